@@ -1,0 +1,272 @@
+"""The answers of DESIGN §2: per-field validation, and quickstart.yaml load/save.
+
+Each ``validate_*`` returns the clean value or raises ``InputError`` with one line that says
+what is wrong and what a good value looks like. The wizard uses the same functions while the
+user types, so a flag, a prompt and an answers file accept exactly the same values.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from quickstart import catalog
+from quickstart.errors import InputError, MissingAnswersError
+from quickstart.settings import DEFAULT_DATA_LAYER_PATH
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
+# Identifiers that would write into Object.prototype or shadow built-ins when walked.
+_FORBIDDEN_SEGMENTS = {"__proto__", "prototype", "constructor"}
+_PIXEL_ID = re.compile(r"^[0-9]{1,20}$")
+_TEST_EVENT_CODE = re.compile(r"^[A-Za-z0-9]{1,64}$")
+_DATASTREAM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_:-]{0,127}$")
+
+
+def validate_domain(value: str) -> str:
+    raw = str(value).strip()
+    if not raw:
+        raise InputError("domain is empty; give the site's hostname, e.g. example.com")
+    if "://" in raw or raw.lower().startswith(("http:", "https:")):
+        raise InputError(f"domain {raw!r} has a scheme; give the hostname only, e.g. example.com")
+    if any(ch in raw for ch in "/?#@:") or any(ch.isspace() for ch in raw):
+        raise InputError(f"domain {raw!r} is not a hostname (no path, port, user or spaces), e.g. shop.example.com")
+    host = raw.rstrip(".").lower()
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise InputError(f"domain {raw!r} is not a valid hostname") from None
+    labels = ascii_host.split(".")
+    if len(labels) < 2 or len(ascii_host) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise InputError(f"domain {raw!r} is not a valid hostname, e.g. example.com")
+    if labels[-1].isdigit():
+        raise InputError(f"domain {raw!r} looks like an IP address; give the site's hostname")
+    return host
+
+
+def validate_pixel_id(value: str) -> str:
+    raw = str(value).strip()
+    if not _PIXEL_ID.match(raw):
+        raise InputError(f"pixel id {raw!r} must be digits only (Events Manager > Data sources > your pixel)")
+    return raw
+
+
+def validate_data_layer_path(value: str) -> str:
+    raw = str(value).strip()
+    parts = raw.split(".")
+    if len(parts) < 2 or parts[0] != "window" or not all(_IDENTIFIER.match(p) for p in parts[1:]):
+        raise InputError(f"data layer path {raw!r} must be window. followed by dot-separated JavaScript names, e.g. window.dataLayer.meta")
+    bad = _FORBIDDEN_SEGMENTS.intersection(parts)
+    if bad:
+        raise InputError(f"data layer path {raw!r} may not use {sorted(bad)[0]!r}")
+    return raw
+
+
+def validate_test_event_code(value: str | None) -> str | None:
+    if value is None or str(value).strip() == "":
+        return None
+    raw = str(value).strip()
+    if not _TEST_EVENT_CODE.match(raw):
+        raise InputError(f"test event code {raw!r} must be letters and digits, e.g. TEST12345")
+    return raw
+
+
+def validate_datastream_id(value: str | None) -> str | None:
+    if value is None or str(value).strip() == "":
+        return None
+    raw = str(value).strip()
+    if not _DATASTREAM_ID.match(raw):
+        raise InputError(f"datastream id {raw!r} is not an Adobe datastream id (letters, digits, '-', ':')")
+    return raw
+
+
+def validate_events(value: str | list[str] | tuple[str, ...]) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    names = [str(item).strip() for item in items if str(item).strip()]
+    if not names:
+        raise InputError("events is empty; choose at least one of: " + ", ".join(catalog.EVENT_NAMES))
+    by_lower = {name.lower(): name for name in catalog.EVENT_NAMES}
+    unknown = [name for name in names if name.lower() not in by_lower]
+    if unknown:
+        raise InputError(f"unknown event {unknown[0]!r}; choose from: " + ", ".join(catalog.EVENT_NAMES))
+    chosen = {by_lower[name.lower()] for name in names}
+    return [name for name in catalog.EVENT_NAMES if name in chosen]
+
+
+def validate_ldu(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return True
+    if text in ("false", "no", "off", "0", ""):
+        return False
+    raise InputError(f"ldu {value!r} must be true or false")
+
+
+# field -> (validator, flag that sets it); the order is the wizard's order.
+VALIDATORS: dict[str, Callable[[Any], Any]] = {
+    "domain": validate_domain,
+    "pixel_id": validate_pixel_id,
+    "data_layer_path": validate_data_layer_path,
+    "events": validate_events,
+    "test_event_code": validate_test_event_code,
+    "ldu": validate_ldu,
+    "datastream_id": validate_datastream_id,
+}
+FLAGS = {
+    "domain": "DOMAIN (argument)",
+    "pixel_id": "--pixel-id (or META_PIXEL_ID)",
+    "data_layer_path": "--data-layer-path",
+    "events": "--events",
+    "test_event_code": "--test-event-code",
+    "ldu": "--ldu/--no-ldu",
+    "datastream_id": "--datastream-id",
+}
+REQUIRED = ("domain", "pixel_id")
+
+
+@dataclass
+class Answers:
+    domain: str
+    pixel_id: str
+    data_layer_path: str = DEFAULT_DATA_LAYER_PATH
+    events: list[str] = field(default_factory=lambda: list(catalog.EVENT_NAMES))
+    test_event_code: str | None = None
+    ldu: bool = False
+    datastream_id: str | None = None
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> "Answers":
+        clean = check_values(values)
+        missing = missing_required(clean)
+        if missing:
+            raise missing_answers_error(missing)
+        return cls(**clean)
+
+    @property
+    def path_segments(self) -> list[str]:
+        """The identifiers after ``window.``: window.dataLayer.meta -> ["dataLayer", "meta"]."""
+        return self.data_layer_path.split(".")[1:]
+
+    @property
+    def chosen_events(self) -> list[catalog.Event]:
+        return catalog.select(self.events)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "domain": self.domain,
+            "pixel_id": self.pixel_id,
+            "data_layer_path": self.data_layer_path,
+            "events": list(self.events),
+            "test_event_code": self.test_event_code,
+            "ldu": self.ldu,
+            "datastream_id": self.datastream_id,
+        }
+
+
+def check_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Validate every given value; return the clean ones. Unknown keys are an error."""
+    unknown = sorted(set(values) - set(VALIDATORS))
+    if unknown:
+        raise InputError(f"unknown answer {unknown[0]!r}; known answers: " + ", ".join(VALIDATORS))
+    clean = {}
+    for key, value in values.items():
+        if value is None and key not in REQUIRED:
+            clean[key] = None if key in ("test_event_code", "datastream_id") else VALIDATORS[key](_default(key))
+            continue
+        if value is None:
+            continue
+        clean[key] = VALIDATORS[key](value)
+    return clean
+
+
+def _default(key: str) -> Any:
+    return {"data_layer_path": DEFAULT_DATA_LAYER_PATH, "events": list(catalog.EVENT_NAMES), "ldu": False}[key]
+
+
+def missing_required(values: dict[str, Any]) -> list[str]:
+    return [key for key in REQUIRED if values.get(key) in (None, "")]
+
+
+def missing_answers_error(missing: list[str]) -> MissingAnswersError:
+    flags = ", ".join(FLAGS[key] for key in missing)
+    return MissingAnswersError(f"missing {flags}; no terminal to ask on, so pass them as flags or use --answers quickstart.yaml")
+
+
+def merge(base: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """Answers file values, overridden by flags."""
+    merged = dict(base)
+    merged.update({key: value for key, value in given.items() if value is not None})
+    return merged
+
+
+# ---------------------------------------------------------------------------------------------
+# quickstart.yaml (ruamel round trip, so the user's comments survive)
+
+HEADER = """\
+# quickstart answers for this site: no secrets here (the access token lives in the
+# environment or in .env). Edit a value, then run `quickstart update <folder>`.
+"""
+
+
+def _yaml():
+    from ruamel.yaml import YAML
+
+    yaml = YAML()  # round-trip mode keeps comments and order
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.width = 100
+    return yaml
+
+
+def load_answers_file(path: str | Path) -> dict[str, Any]:
+    """Read a quickstart.yaml into raw values (validated by ``check_values``)."""
+    from ruamel.yaml.error import YAMLError
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"answers file {str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read answers file {str(path)!r}: {type(exc).__name__}") from None
+    try:
+        data = _yaml().load(text)
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise InputError(f"answers file {str(path)!r} is not valid YAML{where}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError(f"answers file {str(path)!r} must be a mapping of answers")
+    values = {str(key): (list(value) if isinstance(value, list) else value) for key, value in data.items()}
+    values.pop("version", None)
+    for secretish in ("token", "access_token", "accessToken"):
+        if secretish in values:
+            raise InputError(f"answers file {str(path)!r} holds a token; remove it (tokens go in the environment or .env)")
+    return values
+
+
+def dump_answers(answers: Answers, existing_text: str | None = None) -> str:
+    """quickstart.yaml text; when ``existing_text`` is given, its comments and order are kept."""
+    yaml = _yaml()
+    data = None
+    if existing_text:
+        try:
+            data = yaml.load(existing_text)
+        except Exception:
+            data = None
+    if not isinstance(data, dict):
+        data = yaml.load(HEADER + "version: 1\n")
+    values = answers.to_dict()
+    for key, value in values.items():
+        if isinstance(value, list) and isinstance(data.get(key), list) and list(data[key]) == value:
+            continue  # keep the user's list formatting when nothing changed
+        data[key] = value
+    buffer = io.StringIO()
+    yaml.dump(data, buffer)
+    return buffer.getvalue()

@@ -1,0 +1,23 @@
+"""The property models as plain data: what `init` writes and `apply` creates.
+
+``build_all(answers)`` returns the three documents of the output folder (DESIGN §3) as
+dicts; render.py serialises them, apply.py posts them, validate.py checks them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quickstart.blueprint.datastream import build_datastream
+from quickstart.blueprint.forwarding import build_forwarding_property
+from quickstart.blueprint.tags import build_tags_property
+
+__all__ = ["build_all", "build_datastream", "build_forwarding_property", "build_tags_property"]
+
+
+def build_all(answers) -> dict[str, dict[str, Any]]:
+    return {
+        "tags.yaml": build_tags_property(answers),
+        "event-forwarding.yaml": build_forwarding_property(answers),
+        "datastream.yaml": build_datastream(answers),
+    }

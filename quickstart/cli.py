@@ -1,0 +1,247 @@
+"""The command line: parse, call the core, map errors to exit codes. Nothing else lives here.
+
+Heavy modules (questionary, requests, playwright) are imported inside the commands that need
+them, so ``quickstart --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from quickstart import __version__
+from quickstart.errors import ExitCode, InputError, QuickstartError
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "-V", "--version", prog_name="quickstart")
+def cli() -> None:
+    """Set up Meta Pixel + Meta Conversions API through Adobe Experience Platform.
+
+    \b
+      quickstart init example.com        # answers -> ./example.com/ with every artifact
+      quickstart validate example.com    # static checks + test events at Meta's CAPI
+      quickstart apply example.com       # create it all in Adobe through the Reactor API
+      quickstart validate example.com --site https://example.com   # the live page, in a browser
+
+    Each command has its own --help with examples.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared options (defined once, reused by decorator)
+
+def _answer_options(func):
+    """The flags for every answer of DESIGN §2 (init and update share them)."""
+    options = [
+        click.option("--pixel-id", envvar="META_PIXEL_ID", show_envvar=True, help="Meta Pixel (dataset) ID, digits only."),
+        click.option("--data-layer-path", help="Where the site puts event data. [default: window.dataLayer.meta]"),
+        click.option("--events", help="Comma-separated Meta events, e.g. PageView,AddToCart,Purchase. [default: all 18]"),
+        click.option("--test-event-code", envvar="META_TEST_EVENT_CODE", show_envvar=True, help="Code from Events Manager > Test Events (letters and digits)."),
+        click.option("--ldu/--no-ldu", default=None, help="Send Meta's Limited Data Use flag with every CAPI event. [default: off]"),
+        click.option("--datastream-id", help="The Adobe datastream id, if it exists already (else `apply` sets it)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _flag_values(**kwargs) -> dict:
+    """Answer values given on the command line, without the ones left out."""
+    return {key: value for key, value in kwargs.items() if value is not None}
+
+
+def _read_token_from_stdin() -> str:
+    token = sys.stdin.readline().strip()
+    if not token:
+        raise InputError("--token-stdin was given but stdin was empty; pipe the token in, e.g. `pass meta/capi | quickstart init ... --token-stdin`")
+    return token
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+# ---------------------------------------------------------------------------------------------
+# init / update
+
+
+@cli.command()
+@click.argument("domain", required=False)
+@_answer_options
+@click.option("-o", "--output", type=click.Path(file_okay=False), help="Output folder. [default: ./<domain>]")
+@click.option("--answers", "answers_file", type=click.Path(dir_okay=False), help="Replay a quickstart.yaml (flags override it).")
+@click.option("-y", "--yes", is_flag=True, help="Accept defaults; never prompt.")
+@click.option("--token-stdin", is_flag=True, help="Read the CAPI access token from stdin.")
+@click.option("--store-token", is_flag=True, help="Store the token in <folder>/.env (mode 0600, gitignored).")
+@click.option("--force", is_flag=True, help="Overwrite files you edited (a backup goes to .quickstart/backup/).")
+@click.option("--validate", "run_validation", is_flag=True, help="Fire the test events at Meta when done (needs token and test event code).")
+def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, datastream_id, output, answers_file, yes, token_stdin, store_token, force, run_validation):
+    """Write the folder with every artifact for DOMAIN.
+
+    Asks for what is missing when run in a terminal; otherwise takes flags and fails with the
+    names of the missing ones. The access token is never a flag: it comes from the
+    META_CAPI_ACCESS_TOKEN environment variable, --token-stdin, or a hidden prompt.
+
+    \b
+    Examples:
+      quickstart init example.com
+      quickstart init example.com --pixel-id 1234567890 --yes
+      quickstart init shop.example.com --pixel-id 1234567890 --events PageView,AddToCart,Purchase \\
+          --test-event-code TEST12345 --data-layer-path window.digitalData.meta --yes
+      echo "$TOKEN" | quickstart init example.com --pixel-id 1234567890 --token-stdin --store-token --yes
+    """
+    from quickstart import answers as answers_mod
+    from quickstart import render
+
+    given = _flag_values(domain=domain, pixel_id=pixel_id, data_layer_path=data_layer_path, events=events,
+                         test_event_code=test_event_code, ldu=ldu, datastream_id=datastream_id)
+    base = answers_mod.load_answers_file(answers_file) if answers_file else {}
+    values = answers_mod.merge(base, given)
+    answers_mod.check_values(values)  # bad input: one line, exit 2, before anything is asked or written
+
+    token = _read_token_from_stdin() if token_stdin else os.environ.get("META_CAPI_ACCESS_TOKEN") or None
+    missing = answers_mod.missing_required(values)
+    interactive = _interactive() and not token_stdin
+    wizard_result = None
+    if interactive and (missing or not yes):
+        from quickstart import wizard
+
+        wizard_result = wizard.ask(values, ask_optional=not yes, token_known=token is not None)
+        values, token = wizard_result.values, wizard_result.token or token
+        store_token = store_token or wizard_result.store_token
+    elif missing:
+        raise answers_mod.missing_answers_error(missing)
+
+    answers = answers_mod.Answers.from_values(values)
+    target = output or answers.domain
+    if store_token and not token:
+        raise InputError("--store-token needs a token: set META_CAPI_ACCESS_TOKEN or use --token-stdin")
+    result = render.write_folder(target, answers, token=token if store_token else None, force=force)
+    click.echo(render.format_result(result))
+    click.echo(render.next_steps(result.folder, answers, token_known=token is not None))
+
+    wants_validation = run_validation or (wizard_result is not None and wizard_result.validate_now)
+    if wants_validation:
+        _fire_test_events(result.folder, token)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+@_answer_options
+@click.option("--force", is_flag=True, help="Overwrite files you edited (a backup goes to .quickstart/backup/).")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing (exit 1 if something would).")
+def update(folder, pixel_id, data_layer_path, events, test_event_code, ldu, datastream_id, force, dry_run):
+    """Re-render FOLDER from its quickstart.yaml, with a status per file.
+
+    Change an answer by editing quickstart.yaml or with a flag (the flag is saved into
+    quickstart.yaml, keeping its comments). A file you edited by hand is a conflict and is
+    left alone unless you pass --force.
+
+    \b
+    Examples:
+      quickstart update example.com
+      quickstart update example.com --events PageView,Purchase,Lead
+      quickstart update example.com --dry-run
+    """
+    from quickstart import answers as answers_mod
+    from quickstart import render
+
+    given = _flag_values(pixel_id=pixel_id, data_layer_path=data_layer_path, events=events,
+                         test_event_code=test_event_code, ldu=ldu, datastream_id=datastream_id)
+    answers_mod.check_values(given)
+    base = answers_mod.load_answers_file(os.path.join(folder, "quickstart.yaml"))
+    values = answers_mod.merge(base, given)
+    answers_mod.check_values(values)
+    missing = answers_mod.missing_required(values)
+    if missing:
+        raise answers_mod.missing_answers_error(missing)
+    answers = answers_mod.Answers.from_values(values)
+    result = render.write_folder(folder, answers, force=force, dry_run=dry_run)
+    click.echo(render.format_result(result))
+    if dry_run and result.would_change:
+        raise click.exceptions.Exit(1)
+
+
+def _fire_test_events(folder: str, token: str | None) -> None:
+    """init's last step: the seed's flow, set up then validate."""
+    ctx = click.get_current_context()
+    ctx.invoke(validate, folder=folder)
+
+
+# ---------------------------------------------------------------------------------------------
+# validate  (BEGIN validate block: owned by the validate helper; the --site branch calls quickstart.site)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+@click.option("--site", metavar="URL", help="Check the live page in headless Chromium (needs quickstart[browser]).")
+@click.option("--event", "site_events", multiple=True, metavar="NAME", help="With --site: also fire this direct-call event (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def validate(folder, site, site_events, as_json):
+    """Check FOLDER, then fire test events at Meta's Conversions API.
+
+    \b
+    Examples:
+      quickstart validate example.com
+      quickstart validate example.com --site https://example.com --event Purchase
+    """
+    if site:
+        from quickstart import site as site_mod
+
+        code = site_mod.run_site_command(folder, site, list(site_events), as_json=as_json, echo=click.echo)
+        raise click.exceptions.Exit(int(code))
+    raise QuickstartError("validate: test events are not built yet")  # replaced by the validate helper
+
+
+# END validate block
+# ---------------------------------------------------------------------------------------------
+# apply  (BEGIN apply block: owned by the apply helper)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+@click.option("--plan", is_flag=True, help="Print what would be created or updated; change nothing.")
+def apply(folder, plan):
+    """Create or update everything in FOLDER in Adobe through the Reactor API.
+
+    \b
+    Examples:
+      quickstart apply example.com --plan
+      quickstart apply example.com
+    """
+    raise QuickstartError("apply is not built yet")  # replaced by the apply helper
+
+
+# END apply block
+# ---------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the group; turn every error into one line and an exit code."""
+    try:
+        cli.main(args=argv, prog_name="quickstart", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
+    except QuickstartError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted; nothing was written", err=True)
+        sys.exit(ExitCode.INTERRUPTED)
+    except Exception as exc:  # never show a traceback to a person
+        if os.environ.get("QUICKSTART_DEBUG"):
+            raise
+        click.echo(f"error: unexpected {type(exc).__name__}; rerun with QUICKSTART_DEBUG=1 for details", err=True)
+        sys.exit(ExitCode.ERROR)
+    sys.exit(ExitCode.OK)

@@ -1,0 +1,65 @@
+"""Error classes and exit codes: one place for both.
+
+Every error a user can meet is a ``QuickstartError`` subclass whose message says what to do
+next; ``cli.py`` turns it into one line on stderr and its ``exit_code``.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0
+    ERROR = 1
+    USAGE = 2  # bad usage or input
+    REJECTED = 3  # events rejected or checks failed
+    UNREACHABLE = 4  # remote service unreachable
+    INTERRUPTED = 130
+
+
+class QuickstartError(Exception):
+    """Base of every error quickstart reports to a person."""
+
+    exit_code: ExitCode = ExitCode.ERROR
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(QuickstartError):
+    """An answer, flag or file the user gave is not valid."""
+
+    exit_code = ExitCode.USAGE
+
+
+class MissingAnswersError(InputError):
+    """Required answers are missing and there is no terminal to ask them on."""
+
+
+class ConflictError(QuickstartError):
+    """A file the user edited would be overwritten; rerun with --force to allow it."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ChecksFailedError(QuickstartError):
+    """Static checks found problems, or Meta rejected the events."""
+
+    exit_code = ExitCode.REJECTED
+
+
+class RemoteError(QuickstartError):
+    """A remote service answered with an error a person has to fix."""
+
+    exit_code = ExitCode.ERROR
+
+
+class UnreachableError(QuickstartError):
+    """A remote service could not be reached (network, DNS, timeout, repeated 5xx)."""
+
+    exit_code = ExitCode.UNREACHABLE

@@ -1,0 +1,49 @@
+"""Facts that many modules share: base URLs, versions, names, placeholders. One place each."""
+
+from __future__ import annotations
+
+import os
+
+GRAPH_URL_ENV = "QUICKSTART_GRAPH_URL"
+REACTOR_URL_ENV = "QUICKSTART_REACTOR_URL"
+IMS_URL_ENV = "QUICKSTART_IMS_URL"
+
+DEFAULT_GRAPH_URL = "https://graph.facebook.com"
+DEFAULT_REACTOR_URL = "https://reactor.adobe.io"
+DEFAULT_IMS_URL = "https://ims-na1.adobelogin.com"
+
+# The Graph API version used for test events; `--graph-version` overrides it.
+GRAPH_API_VERSION = "v25.0"
+
+TOKEN_ENV = "META_CAPI_ACCESS_TOKEN"
+PIXEL_ID_ENV = "META_PIXEL_ID"
+TEST_EVENT_CODE_ENV = "META_TEST_EVENT_CODE"
+
+DEFAULT_DATA_LAYER_PATH = "window.dataLayer.meta"
+
+# Values only `apply` can know are written as these markers until then.
+PENDING_DATASTREAM_ID = "PENDING_DATASTREAM_ID"
+PENDING_EMBED_URL = "https://assets.adobedtm.com/PENDING/launch-PENDING-development.min.js"
+
+ALLOY_INSTANCE = "alloy"
+TOKEN_SECRET_DATA_ELEMENT = "MetaConversion_AccessToken"
+DATA_LAYER_DATA_ELEMENT = "MetaConversion_DataLayer"
+RULE_PREFIX = "MetaConversion_"
+
+ANSWERS_FILE = "quickstart.yaml"
+STATE_DIR = ".quickstart"
+STATE_FILE = ".quickstart/state.json"
+MANIFEST_FILE = ".quickstart/manifest.json"
+ENV_FILE = ".env"
+
+
+def graph_url() -> str:
+    return os.environ.get(GRAPH_URL_ENV, DEFAULT_GRAPH_URL).rstrip("/")
+
+
+def reactor_url() -> str:
+    return os.environ.get(REACTOR_URL_ENV, DEFAULT_REACTOR_URL).rstrip("/")
+
+
+def ims_url() -> str:
+    return os.environ.get(IMS_URL_ENV, DEFAULT_IMS_URL).rstrip("/")
