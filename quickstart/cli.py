@@ -17,7 +17,29 @@ from quickstart.errors import ExitCode, InputError, QuickstartError
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+class QuickstartGroup(click.Group):
+    """Turns every error into one line on stderr and its exit code; never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except QuickstartError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            raise click.exceptions.Exit(int(exc.exit_code)) from None
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            click.echo("\ninterrupted; nothing was written", err=True)
+            raise click.exceptions.Exit(int(ExitCode.INTERRUPTED)) from None
+        except (click.exceptions.Exit, click.ClickException):
+            raise
+        except Exception as exc:
+            if os.environ.get("QUICKSTART_DEBUG"):
+                raise
+            # The message of an unexpected error may hold anything (even a token): name the type only.
+            click.echo(f"error: unexpected {type(exc).__name__}; rerun with QUICKSTART_DEBUG=1 for details", err=True)
+            raise click.exceptions.Exit(int(ExitCode.ERROR)) from None
+
+
+@click.group(cls=QuickstartGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="quickstart")
 def cli() -> None:
     """Set up Meta Pixel + Meta Conversions API through Adobe Experience Platform.
@@ -63,6 +85,9 @@ def _read_token_from_stdin() -> str:
 
 
 def _interactive() -> bool:
+    # QUICKSTART_FORCE_TTY lets tests drive the wizard through prompt_toolkit's pipe input.
+    if os.environ.get("QUICKSTART_FORCE_TTY") == "1":
+        return True
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
@@ -222,26 +247,5 @@ def apply(folder, plan):
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the group; turn every error into one line and an exit code."""
-    try:
-        cli.main(args=argv, prog_name="quickstart", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("interrupted", err=True)
-        sys.exit(ExitCode.INTERRUPTED)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
-    except QuickstartError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("\ninterrupted; nothing was written", err=True)
-        sys.exit(ExitCode.INTERRUPTED)
-    except Exception as exc:  # never show a traceback to a person
-        if os.environ.get("QUICKSTART_DEBUG"):
-            raise
-        click.echo(f"error: unexpected {type(exc).__name__}; rerun with QUICKSTART_DEBUG=1 for details", err=True)
-        sys.exit(ExitCode.ERROR)
-    sys.exit(ExitCode.OK)
+    """Console entry point."""
+    cli.main(args=argv, prog_name="quickstart")

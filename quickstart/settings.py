@@ -47,3 +47,23 @@ def reactor_url() -> str:
 
 def ims_url() -> str:
     return os.environ.get(IMS_URL_ENV, DEFAULT_IMS_URL).rstrip("/")
+
+# `validate --site`: the Chromium binary (Debian's by default; QUICKSTART_CHROMIUM overrides it).
+CHROMIUM_ENV = "QUICKSTART_CHROMIUM"
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+
+# `apply`: Adobe credentials (OAuth Server-to-Server, reference/adobe-reactor.md §1.2) and the
+# Edge Network metadata service that holds datastreams (undocumented, §5; only `--create-datastream`).
+ADOBE_CLIENT_ID_ENV = "ADOBE_CLIENT_ID"
+ADOBE_CLIENT_SECRET_ENV = "ADOBE_CLIENT_SECRET"
+ADOBE_ORG_ID_ENV = "ADOBE_ORG_ID"
+ADOBE_SCOPES_ENV = "ADOBE_SCOPES"
+DEFAULT_ADOBE_SCOPES = ("AdobeID,openid,read_organizations,additional_info.job_function,"
+                        "additional_info.projectedProductContext,additional_info.roles")
+EDGE_URL_ENV = "QUICKSTART_EDGE_URL"
+DEFAULT_EDGE_URL = "https://edge.adobe.io"
+EMBED_BASE_URL = "https://assets.adobedtm.com"
+
+
+def edge_url() -> str:
+    return os.environ.get(EDGE_URL_ENV, DEFAULT_EDGE_URL).rstrip("/")

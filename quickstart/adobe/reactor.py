@@ -1,0 +1,337 @@
+"""A small client for Adobe's Reactor API (Tags and event forwarding), JSON:API on the wire.
+
+What it takes care of (reference/adobe-reactor.md §1, §7):
+- the documented headers, with the credential's client id as ``x-api-key``;
+- ``attributes.settings`` is a JSON *string* on the wire and an object everywhere else;
+- every list is paged (we ask for 100 a page and follow ``meta.pagination.next_page``);
+- name filters are double-checked here, since Reactor silently ignores a malformed filter;
+- errors become one line with each error's ``detail`` and ``source.pointer``;
+- 429 and 503 are retried for every call, and connection errors and other 5xx only for GETs
+  (a POST that may have reached the server is never sent twice; ``apply`` finds what it
+  created by name on the next run instead), with backoff, jitter and ``Retry-After``.
+
+``requests`` is imported here and in the modules that use this one, never by ``quickstart.cli``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import requests
+
+from quickstart import settings
+from quickstart.errors import QuickstartError, RemoteError, UnreachableError
+
+JSONAPI = "application/vnd.api+json"
+ACCEPT = f"{JSONAPI};revision=1"
+PAGE_SIZE = 100
+MUTATING_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 5  # tries in all, the first one included
+    base_delay: float = 0.5  # seconds; doubles each retry, with jitter
+    max_delay: float = 20.0
+    max_retry_after: float = 120.0  # we honour Retry-After, up to this
+    timeout: tuple[float, float] = (10.0, 60.0)  # connect, read
+
+    def delay(self, retry_number: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.max_retry_after)
+        ceiling = min(self.max_delay, self.base_delay * (2 ** retry_number))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)  # "equal jitter": spread, never zero
+
+
+DEFAULT_RETRY = RetryPolicy()
+
+
+@dataclass
+class CallStats:
+    """HTTP requests sent (retries included), for the summary and the benchmark."""
+
+    calls: int = 0
+    mutating: int = 0
+    retries: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, method: str, retry: bool) -> None:
+        with self._lock:
+            self.calls += 1
+            if method in MUTATING_METHODS:
+                self.mutating += 1
+            if retry:
+                self.retries += 1
+
+
+def _retry_after_seconds(response: Any) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _never_reached_server(exc: Exception) -> bool:
+    """True when the request cannot have been processed: the connection itself failed."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    text = repr(exc)
+    return isinstance(exc, requests.exceptions.ConnectionError) and (
+        "NewConnectionError" in text or "Connection refused" in text or "NameResolutionError" in text)
+
+
+def send_with_retries(session: Any, method: str, url: str, *, idempotent: bool, what: str,
+                      policy: RetryPolicy = DEFAULT_RETRY, stats: CallStats | None = None,
+                      **kwargs: Any) -> Any:
+    """Send one request, retrying what is safe to retry; return the last response.
+
+    Raises UnreachableError when the service cannot be reached after the retries.
+    """
+    for attempt in range(policy.attempts):
+        last = attempt == policy.attempts - 1
+        if stats is not None:
+            stats.count(method, retry=attempt > 0)
+        try:
+            response = session.request(method, url, timeout=policy.timeout, **kwargs)
+        except requests.exceptions.RequestException as exc:
+            safe = idempotent or _never_reached_server(exc)
+            if last or not safe:
+                hint = "" if safe else "; it may or may not have been done: rerun, quickstart finds it by name"
+                raise UnreachableError(f"{what} did not answer {method} ({type(exc).__name__}){hint}") from None
+            time.sleep(policy.delay(attempt, None))
+            continue
+        status = response.status_code
+        retryable = status in (429, 503) or (idempotent and status >= 500)
+        if not retryable or last:
+            return response
+        time.sleep(policy.delay(attempt, _retry_after_seconds(response)))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors
+
+
+class ReactorError(RemoteError):
+    """Reactor refused a request; the message carries each error's detail and pointer."""
+
+    def __init__(self, message: str, status: int, errors: list[dict[str, Any]]):
+        super().__init__(message)
+        self.status = status
+        self.errors = errors
+
+    @property
+    def codes(self) -> list[str]:
+        return [str(error.get("code") or "") for error in self.errors]
+
+
+def describe_errors(errors: Iterable[dict[str, Any]]) -> str:
+    """JSON:API errors as one line: ``code: title: detail (at /pointer)`` joined by ``; ``."""
+    parts = []
+    for error in errors:
+        if not isinstance(error, dict):
+            parts.append(str(error))
+            continue
+        text = ": ".join(str(error[key]) for key in ("code", "title", "detail") if error.get(key))
+        pointer = (error.get("source") or {}).get("pointer") if isinstance(error.get("source"), dict) else None
+        if pointer:
+            text += f" (at {pointer})"
+        parts.append(text or "unknown error")
+    return "; ".join(parts)
+
+
+def describe_status_details(details: Any) -> str:
+    """``meta.status_details`` of a failed build or secret, as one line."""
+    if isinstance(details, dict) and isinstance(details.get("errors"), list):
+        return describe_errors(details["errors"])
+    if details in (None, "", {}, []):
+        return "no details given"
+    return json.dumps(details, sort_keys=True) if not isinstance(details, str) else details
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON:API resources as plain dicts
+
+
+def decode(resource: dict[str, Any]) -> dict[str, Any]:
+    """Parse ``attributes.settings`` back into an object (in place); return the resource."""
+    attributes = resource.get("attributes") or {}
+    raw = attributes.get("settings")
+    if isinstance(raw, str):
+        try:
+            attributes["settings"] = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            pass  # leave what Reactor holds; comparing it to ours then shows an update
+    return resource
+
+
+def encode_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """Attributes for the wire: ``settings`` as a JSON string (Reactor rejects an object)."""
+    wire = dict(attributes)
+    if "settings" in wire and wire["settings"] is not None and not isinstance(wire["settings"], str):
+        wire["settings"] = json.dumps(wire["settings"], separators=(",", ":"), ensure_ascii=False)
+    return wire
+
+
+def related_id(resource: dict[str, Any], name: str) -> str | None:
+    data = ((resource.get("relationships") or {}).get(name) or {}).get("data")
+    return data.get("id") if isinstance(data, dict) else None
+
+
+def ref(type_: str, id_: str) -> dict[str, str]:
+    return {"id": id_, "type": type_}
+
+
+class ReactorClient:
+    """One ``requests.Session`` against Reactor; thread-safe enough for a small worker pool."""
+
+    def __init__(self, tokens: Any, *, base_url: str | None = None, session: Any = None,
+                 retry: RetryPolicy = DEFAULT_RETRY, stats: CallStats | None = None,
+                 redact: Iterable[str] = ()):
+        self.tokens = tokens
+        self.base_url = (base_url or settings.reactor_url()).rstrip("/")
+        self.session = session or requests.Session()
+        self.retry = retry
+        self.stats = stats or CallStats()
+        self._redact = [value for value in redact if value]
+
+    def redact(self, *values: str) -> None:
+        """Never let these strings (a secret we send) appear in an error message."""
+        self._redact.extend(value for value in values if value)
+
+    # -- transport --------------------------------------------------------------------------
+
+    def _headers(self, token: str, with_body: bool) -> dict[str, str]:
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "x-api-key": self.tokens.credentials.client_id,
+            "x-gw-ims-org-id": self.tokens.credentials.org_id,
+            "Accept": ACCEPT,
+        }
+        if with_body:
+            headers["Content-Type"] = JSONAPI
+        return headers
+
+    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
+                body: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        url = path if path.startswith("http") else self.base_url + path
+        data = json.dumps(body) if body is not None else None
+        for attempt in (1, 2):
+            token = self.tokens.token()
+            response = send_with_retries(
+                self.session, method, url, idempotent=method == "GET", what="Adobe Reactor API",
+                policy=self.retry, stats=self.stats, params=params, data=data,
+                headers=self._headers(token, data is not None))
+            if response.status_code == 401 and attempt == 1:
+                self.tokens.invalidate(token)  # expired early or revoked: one fresh token, one more try
+                continue
+            break
+        if response.status_code >= 400:
+            raise self._error(method, path, response)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise RemoteError(f"Reactor {method} {path} answered {response.status_code} with a body that is not JSON") from None
+
+    def _error(self, method: str, path: str, response: Any) -> QuickstartError:
+        status = response.status_code
+        try:
+            errors = response.json().get("errors") or []
+        except (ValueError, AttributeError):
+            errors = []
+        described = self._scrub(describe_errors(errors) if errors else f"HTTP {status}")
+        where = f"Reactor {method} {path.split('?')[0]}"
+        if status >= 500 or status == 429:
+            return UnreachableError(
+                f"{where} kept failing ({status}: {described}); what was done so far is kept, "
+                "rerun `quickstart apply` to finish")
+        if status == 401:
+            return ReactorError(f"{where}: Adobe rejected the access token ({described}); check the "
+                                "credential's API (Experience Platform Launch API) and ADOBE_SCOPES", status, errors)
+        if status == 403:
+            return ReactorError(f"{where}: not allowed ({described}); add the credential's technical account "
+                                "to a Tags product profile in the Admin Console, with rights on properties", status, errors)
+        return ReactorError(f"{where} refused ({status}): {described}", status, errors)
+
+    def _scrub(self, text: str) -> str:
+        for value in self._redact:
+            text = text.replace(value, "***")
+        return text
+
+    # -- resources --------------------------------------------------------------------------
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        document = self.request("GET", path, params=params) or {}
+        data = document.get("data")
+        return decode(data) if isinstance(data, dict) else {}
+
+    def list(self, path: str, filters: dict[str, str] | None = None,
+             params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every item of a list endpoint, all pages; ``filters`` as ``{attribute: "EQ value"}``."""
+        query: dict[str, Any] = dict(params or {})
+        for attribute, expression in (filters or {}).items():
+            query[f"filter[{attribute}]"] = expression
+        query["page[size]"] = PAGE_SIZE
+        items: list[dict[str, Any]] = []
+        page: Any = 1
+        seen_pages = set()
+        while page and page not in seen_pages:
+            seen_pages.add(page)
+            query["page[number]"] = page
+            document = self.request("GET", path, params=query) or {}
+            items.extend(decode(item) for item in document.get("data") or [])
+            page = ((document.get("meta") or {}).get("pagination") or {}).get("next_page")
+        return items
+
+    def list_named(self, path: str, name: str, filters: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Items whose name is exactly ``name``: filtered on the server, checked here."""
+        wanted = dict(filters or {})
+        if "," not in name:  # a comma would split the filter into two values
+            wanted["name"] = f"EQ {name}"
+        return [item for item in self.list(path, wanted) if (item.get("attributes") or {}).get("name") == name]
+
+    def create(self, path: str, type_: str, attributes: dict[str, Any],
+               relationships: dict[str, Any] | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"type": type_, "attributes": encode_attributes(attributes)}
+        if relationships:
+            data["relationships"] = relationships
+        document = self.request("POST", path, body={"data": data}) or {}
+        return decode(document.get("data") or {})
+
+    def update(self, type_: str, id_: str, attributes: dict[str, Any] | None = None,
+               relationships: dict[str, Any] | None = None, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": id_, "type": type_}
+        if attributes:
+            data["attributes"] = encode_attributes(attributes)
+        if relationships:
+            data["relationships"] = relationships
+        if meta:
+            data["meta"] = meta
+        document = self.request("PATCH", f"/{type_}/{id_}", body={"data": data}) or {}
+        return decode(document.get("data") or {})
+
+    def revise(self, type_: str, id_: str) -> dict[str, Any]:
+        """Make a revision of a head (extensions, data elements, rules); returns the revision."""
+        return self.update(type_, id_, meta={"action": "revise"})
+
+    def set_relationship(self, path: str, items: list[dict[str, str]] | dict[str, str] | None,
+                         method: str = "PATCH") -> None:
+        """POST (add), PATCH (replace) or DELETE (remove) a relationship, e.g. a library's rules."""
+        self.request(method, path, body={"data": items})
+

@@ -1,0 +1,40 @@
+"""Fixtures shared by the generator's tests: a CLI runner and generated folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from quickstart.cli import cli
+
+TOKEN = "EAAG-test-token-0123456789abcdefSECRET"
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch):
+    """Tests start from a clean environment: no real tokens, ids or endpoints leak in."""
+    for name in list(os.environ):
+        if name.startswith(("META_", "ADOBE_", "QUICKSTART_")):
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def run_init(runner: CliRunner, folder: Path, *args: str, input: str | None = None, env: dict | None = None):
+    return runner.invoke(cli, ["init", *args, "-o", str(folder)], input=input, env=env, catch_exceptions=False)
+
+
+@pytest.fixture
+def generated(tmp_path, runner) -> Path:
+    """A folder made by `quickstart init` with every event, a test event code and LDU."""
+    folder = tmp_path / "example.com"
+    result = run_init(runner, folder, "example.com", "--pixel-id", "1234567890", "--test-event-code", "TEST12345",
+                      "--ldu", "--yes")
+    assert result.exit_code == 0, result.output
+    return folder

@@ -1,0 +1,113 @@
+"""Per-field validation of the answers (DESIGN §2) and the quickstart.yaml round trip."""
+
+from __future__ import annotations
+
+import pytest
+
+from quickstart import answers, catalog
+from quickstart.errors import InputError
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("example.com", "example.com"),
+    ("Shop.Example.COM", "shop.example.com"),
+    ("bücher.example", "bücher.example"),
+    ("a-b.co.uk.", "a-b.co.uk"),
+])
+def test_domain_accepts_hostnames(raw, clean):
+    assert answers.validate_domain(raw) == clean
+
+
+@pytest.mark.parametrize("raw, hint", [
+    ("https://example.com", "scheme"),
+    ("example.com/shop", "no path"),
+    ("example.com:8080", "no path, port"),
+    ("exa mple.com", "spaces"),
+    ("localhost", "valid hostname"),
+    ("-bad.com", "valid hostname"),
+    ("192.168.0.1", "IP address"),
+    ("", "empty"),
+])
+def test_domain_rejects_with_a_reason(raw, hint):
+    with pytest.raises(InputError, match=hint):
+        answers.validate_domain(raw)
+
+
+def test_pixel_id_digits_only():
+    assert answers.validate_pixel_id(" 1234567890 ") == "1234567890"
+    for bad in ("12a4", "", "1" * 21, "-1"):
+        with pytest.raises(InputError, match="digits only"):
+            answers.validate_pixel_id(bad)
+
+
+@pytest.mark.parametrize("good", ["window.dataLayer.meta", "window.digitalData", "window.$a._b.c1"])
+def test_data_layer_path_good(good):
+    assert answers.validate_data_layer_path(good) == good
+
+
+@pytest.mark.parametrize("bad", ["dataLayer.meta", "window", "window.", "window.data-layer", "window.a..b",
+                                 "window.1a", "window.__proto__.x", "window.a;alert(1)", "window.a b"])
+def test_data_layer_path_bad(bad):
+    with pytest.raises(InputError):
+        answers.validate_data_layer_path(bad)
+
+
+def test_test_event_code_and_datastream():
+    assert answers.validate_test_event_code("TEST12345") == "TEST12345"
+    assert answers.validate_test_event_code("") is None
+    with pytest.raises(InputError, match="letters and digits"):
+        answers.validate_test_event_code("TEST-1")
+    assert answers.validate_datastream_id("7f3c1a2b-0000-4000-8000-1234567890ab") == "7f3c1a2b-0000-4000-8000-1234567890ab"
+    with pytest.raises(InputError):
+        answers.validate_datastream_id("bad id")
+
+
+def test_events_are_catalog_names_in_catalog_order():
+    assert answers.validate_events("purchase, PageView,AddToCart,purchase") == ["PageView", "AddToCart", "Purchase"]
+    with pytest.raises(InputError, match="unknown event 'Checkout'"):
+        answers.validate_events("PageView,Checkout")
+    with pytest.raises(InputError, match="at least one"):
+        answers.validate_events(" , ")
+
+
+def test_defaults():
+    a = answers.Answers.from_values({"domain": "example.com", "pixel_id": "1"})
+    assert a.data_layer_path == "window.dataLayer.meta"
+    assert a.events == list(catalog.EVENT_NAMES) and len(a.events) == 18
+    assert (a.test_event_code, a.ldu, a.datastream_id) == (None, False, None)
+    assert a.path_segments == ["dataLayer", "meta"]
+
+
+def test_missing_required_names_the_flags():
+    with pytest.raises(InputError, match=r"--pixel-id"):
+        answers.Answers.from_values({"domain": "example.com"})
+
+
+def test_answers_file_keeps_comments_on_round_trip(tmp_path):
+    a = answers.Answers.from_values({"domain": "example.com", "pixel_id": "1", "events": "PageView,Purchase"})
+    text = answers.dump_answers(a)
+    edited = text.replace("pixel_id:", "# the production pixel\npixel_id:")
+    path = tmp_path / "quickstart.yaml"
+    path.write_text(edited)
+    values = answers.load_answers_file(path)
+    assert values["events"] == ["PageView", "Purchase"]
+    again = answers.Answers.from_values({**values, "test_event_code": "TEST1"})
+    out = answers.dump_answers(again, edited)
+    assert "# the production pixel" in out and "test_event_code: TEST1" in out
+
+
+@pytest.mark.parametrize("content, message", [
+    ("domain: [unclosed", "not valid YAML"),
+    ("- a\n- b\n", "mapping"),
+    ("domain: example.com\ntoken: abc\n", "holds a token"),
+])
+def test_bad_answers_file(tmp_path, content, message):
+    path = tmp_path / "quickstart.yaml"
+    path.write_text(content)
+    with pytest.raises(InputError, match=message):
+        answers.load_answers_file(path)
+
+
+def test_unknown_answer_key_rejected():
+    with pytest.raises(InputError, match="unknown answer 'pixelid'"):
+        answers.check_values({"pixelid": "1"})

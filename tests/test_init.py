@@ -1,0 +1,221 @@
+"""`quickstart init` and `quickstart update` from flags: the folder, safety, re-runs."""
+
+from __future__ import annotations
+
+import re
+import stat
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from quickstart import catalog
+from quickstart.cli import cli
+from tests.conftest import TOKEN, run_init
+
+EXPECTED_FILES = {
+    "quickstart.yaml", "tags.yaml", "event-forwarding.yaml", "datastream.yaml", "snippets/head.html",
+    "snippets/data-layer.js", "README.md", ".gitignore", ".quickstart/manifest.json",
+}
+
+
+def files_in(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def load(folder: Path, name: str):
+    return YAML(typ="safe").load((folder / name).read_text())
+
+
+def test_init_writes_the_whole_folder(generated):
+    assert set(files_in(generated)) == EXPECTED_FILES
+    tags = load(generated, "tags.yaml")
+    assert [r["name"] for r in tags["rules"]] == [e.rule_name for e in catalog.EVENTS]
+    edge = load(generated, "event-forwarding.yaml")
+    assert [r["name"] for r in edge["rules"]] == [e.rule_name for e in catalog.EVENTS]
+    assert load(generated, "quickstart.yaml")["test_event_code"] == "TEST12345"
+    assert load(generated, "datastream.yaml")["datastream"]["id"] == "PENDING_DATASTREAM_ID"
+    assert "PENDING" in (generated / "snippets/head.html").read_text()
+    assert ".env" in (generated / ".gitignore").read_text().split()
+
+
+def test_default_output_is_the_domain(tmp_path, runner, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, ["init", "Shop.Example.com", "--pixel-id", "1", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "shop.example.com" / "tags.yaml").is_file()
+
+
+def test_events_flag_limits_rules_and_snippets(tmp_path, runner):
+    folder = tmp_path / "out"
+    result = run_init(runner, folder, "example.com", "--pixel-id", "1", "--events", "PageView,Purchase", "--yes")
+    assert result.exit_code == 0
+    assert [r["name"] for r in load(folder, "tags.yaml")["rules"]] == ["MetaConversion_PageView", "MetaConversion_Purchase"]
+    js = (folder / "snippets/data-layer.js").read_text()
+    assert '_satellite.track("MetaConversion_Purchase")' in js and "AddToCart" not in js
+
+
+@pytest.mark.parametrize("args, message", [
+    (["https://example.com", "--pixel-id", "1"], "scheme"),
+    (["example.com", "--pixel-id", "12x"], "digits only"),
+    (["example.com", "--pixel-id", "1", "--data-layer-path", "dataLayer"], "window."),
+    (["example.com", "--pixel-id", "1", "--events", "Buy"], "unknown event"),
+    (["example.com", "--pixel-id", "1", "--test-event-code", "a b"], "letters and digits"),
+])
+def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, args, message):
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "quickstart", "init", *args, "--yes", "-o", str(out)],
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_without_tty_missing_answers_name_the_flags(tmp_path, runner):
+    result = runner.invoke(cli, ["init", "-o", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert "DOMAIN" in result.output and "--pixel-id" in result.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_pixel_id_from_environment(tmp_path, runner):
+    result = run_init(runner, tmp_path / "o", "example.com", "--yes", env={"META_PIXEL_ID": "998877"})
+    assert result.exit_code == 0
+    assert load(tmp_path / "o", "tags.yaml")["extensions"][2]["settings"] == {"pixelId": "998877"}
+
+
+def test_answers_file_replay_with_flag_override(generated, tmp_path, runner):
+    other = tmp_path / "replayed"
+    result = run_init(runner, other, "--answers", str(generated / "quickstart.yaml"), "--pixel-id", "42", "--yes")
+    assert result.exit_code == 0, result.output
+    replay = load(other, "quickstart.yaml")
+    assert replay["domain"] == "example.com" and replay["pixel_id"] == "42" and replay["ldu"] is True
+    # Everything but the pixel id is the same as the original.
+    assert (other / "snippets/data-layer.js").read_text() == (generated / "snippets/data-layer.js").read_text()
+
+
+def test_store_token_writes_env_0600_and_nowhere_else(tmp_path, runner):
+    folder = tmp_path / "o"
+    result = run_init(runner, folder, "example.com", "--pixel-id", "1", "--store-token", "--yes",
+                      env={"META_CAPI_ACCESS_TOKEN": TOKEN})
+    assert result.exit_code == 0
+    env_file = folder / ".env"
+    assert env_file.read_text() == f"META_CAPI_ACCESS_TOKEN={TOKEN}\n"
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    assert TOKEN not in result.output
+    leaks = [name for name, data in files_in(folder).items() if TOKEN.encode() in data and name != ".env"]
+    assert leaks == []
+
+
+def test_token_stdin(tmp_path, runner):
+    folder = tmp_path / "o"
+    result = run_init(runner, folder, "example.com", "--pixel-id", "1", "--token-stdin", "--store-token", "--yes",
+                      input=TOKEN + "\n")
+    assert result.exit_code == 0
+    assert TOKEN in (folder / ".env").read_text() and TOKEN not in result.output
+
+
+def test_token_not_stored_without_consent(tmp_path, runner):
+    folder = tmp_path / "o"
+    run_init(runner, folder, "example.com", "--pixel-id", "1", "--yes", env={"META_CAPI_ACCESS_TOKEN": TOKEN})
+    assert not (folder / ".env").exists()
+    assert all(TOKEN.encode() not in data for data in files_in(folder).values())
+
+
+def test_store_token_without_a_token_is_an_error(tmp_path, runner):
+    result = run_init(runner, tmp_path / "o", "example.com", "--pixel-id", "1", "--store-token", "--yes")
+    assert result.exit_code == 2 and "needs a token" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_rerun_is_identical(generated, runner):
+    before = files_in(generated)
+    result = run_init(runner, generated, "example.com", "--pixel-id", "1234567890", "--test-event-code", "TEST12345",
+                      "--ldu", "--yes")
+    assert result.exit_code == 0
+    assert "conflict" not in result.output and "update" not in result.output
+    assert files_in(generated) == before
+
+
+def test_user_edit_is_never_overwritten_without_force(generated, runner):
+    readme = generated / "README.md"
+    readme.write_text(readme.read_text() + "\nOur own notes.\n")
+    before = files_in(generated)
+    result = runner.invoke(cli, ["update", str(generated), "--pixel-id", "555"])
+    assert result.exit_code == 2 and "README.md" in result.output and "--force" in result.output
+    assert files_in(generated) == before  # nothing written, not even the unedited files
+
+    result = runner.invoke(cli, ["update", str(generated), "--pixel-id", "555", "--force"])
+    assert result.exit_code == 0, result.output
+    assert "Our own notes." not in readme.read_text() and "555" in readme.read_text()
+    backups = list((generated / ".quickstart" / "backup").rglob("README.md"))
+    assert len(backups) == 1 and "Our own notes." in backups[0].read_text()
+
+
+def test_init_over_existing_folder_respects_edits(generated, runner):
+    tags = generated / "tags.yaml"
+    tags.write_text(tags.read_text() + "# mine\n")
+    result = run_init(runner, generated, "example.com", "--pixel-id", "1", "--yes")
+    assert result.exit_code == 2 and "tags.yaml" in result.output
+    assert tags.read_text().endswith("# mine\n")
+
+
+def test_init_refuses_foreign_files_in_target(tmp_path, runner):
+    folder = tmp_path / "site"
+    folder.mkdir()
+    (folder / "README.md").write_text("the user's own readme\n")
+    result = run_init(runner, folder, "example.com", "--pixel-id", "1", "--yes")
+    assert result.exit_code == 2
+    assert (folder / "README.md").read_text() == "the user's own readme\n"
+
+
+def test_update_adds_an_event_with_per_file_status(generated, runner):
+    qs = generated / "quickstart.yaml"
+    qs.write_text(qs.read_text().replace("  - ViewContent\n", "").replace("pixel_id:", "# keep me\npixel_id:"))
+    result = runner.invoke(cli, ["update", str(generated)])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"update +tags\.yaml", result.output) and re.search(r"identical +snippets/head\.html", result.output)
+    assert "MetaConversion_ViewContent" not in (generated / "tags.yaml").read_text()
+    result = runner.invoke(cli, ["update", str(generated), "--events", "PageView,Purchase,ViewContent"])
+    assert result.exit_code == 0
+    assert "MetaConversion_ViewContent" in (generated / "tags.yaml").read_text()
+    assert "# keep me" in qs.read_text()
+
+
+def test_update_dry_run_writes_nothing_and_exits_1_when_changes(generated, runner):
+    before = files_in(generated)
+    result = runner.invoke(cli, ["update", str(generated), "--events", "PageView", "--dry-run"])
+    assert result.exit_code == 1 and "would write" in result.output
+    assert files_in(generated) == before
+    assert runner.invoke(cli, ["update", str(generated), "--dry-run"]).exit_code == 0
+
+
+def test_failed_write_leaves_no_partial_folder(tmp_path, runner, monkeypatch):
+    from quickstart import render
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(render, "_save_manifest", boom)
+    result = runner.invoke(cli, ["init", "example.com", "--pixel-id", "1", "--yes", "-o", str(tmp_path / "o")])
+    assert result.exit_code != 0
+    assert list(tmp_path.iterdir()) == []  # no target, no staging folder left behind
+
+
+def test_values_are_escaped_in_generated_js_and_html(tmp_path):
+    """Inputs are validated, and still every value placed into JS/HTML goes through escaping."""
+    from quickstart.answers import Answers
+    from quickstart.render import render_files
+
+    answers = Answers.from_values({"domain": "example.com", "pixel_id": "1"})
+    answers.domain = 'evil.com"><script>alert(1)</script>'  # bypass validation on purpose
+    answers.data_layer_path = 'window.a"];alert(1);//'
+    files = render_files(answers, "out", {"embed_url": 'https://x/"><script>alert(2)</script>'})
+    assert "<script>alert(2)" not in files["snippets/head.html"]
+    assert "&#34;&gt;&lt;script&gt;" in files["snippets/head.html"] or "&#34;" in files["snippets/head.html"]
+    assert not re.search(r'(?<!\\)"\];alert', files["snippets/data-layer.js"])  # the quote stays escaped
+    assert "<script>" not in files["snippets/data-layer.js"]

@@ -1,0 +1,118 @@
+"""The interactive wizard: prompt_toolkit pipe input around CliRunner, and real terminals (pexpect)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+from ruamel.yaml import YAML
+
+from quickstart.cli import cli
+from tests.conftest import TOKEN
+
+ENTER, CTRL_U, CTRL_C, DOWN, SPACE = "\r", "\x15", "\x03", "\x1b[B", " "
+
+
+def drive(runner, monkeypatch, keys: str, args: list[str], env: dict | None = None):
+    monkeypatch.setenv("QUICKSTART_FORCE_TTY", "1")
+    with create_pipe_input() as pipe:
+        pipe.send_text(keys)
+        with create_app_session(input=pipe, output=DummyOutput()):
+            return runner.invoke(cli, args, env=env)
+
+
+def answers_of(folder):
+    return YAML(typ="safe").load((folder / "quickstart.yaml").read_text())
+
+
+def test_full_wizard_flow_with_live_validation(tmp_path, runner, monkeypatch):
+    folder = tmp_path / "out"
+    keys = (
+        "https://shop.example.com" + ENTER + CTRL_U + "shop.example.com" + ENTER  # scheme rejected while typing
+        + "12ab" + ENTER + CTRL_U + "998877" + ENTER                             # digits only
+        + CTRL_U + "window.dl.meta" + ENTER                                       # data layer path
+        + SPACE + ENTER                                                           # un-tick PageView
+        + "TEST777" + ENTER
+        + "y"                                                                     # LDU on
+        + TOKEN + ENTER                                                           # hidden token
+        + "y"                                                                     # store it
+        + "n"                                                                     # don't fire tests now
+    )
+    result = drive(runner, monkeypatch, keys, ["init", "-o", str(folder)])
+    assert result.exit_code == 0, result.output
+    answers = answers_of(folder)
+    assert answers["domain"] == "shop.example.com" and answers["pixel_id"] == "998877"
+    assert answers["data_layer_path"] == "window.dl.meta" and answers["test_event_code"] == "TEST777"
+    assert answers["ldu"] is True and "PageView" not in answers["events"] and len(answers["events"]) == 17
+    assert (folder / ".env").read_text().strip() == f"META_CAPI_ACCESS_TOKEN={TOKEN}"
+    assert TOKEN not in result.output
+
+
+def test_wizard_asks_only_what_is_missing_with_yes(tmp_path, runner, monkeypatch):
+    folder = tmp_path / "out"
+    result = drive(runner, monkeypatch, "4242" + ENTER, ["init", "example.com", "--yes", "-o", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert answers_of(folder)["pixel_id"] == "4242"
+    assert len(answers_of(folder)["events"]) == 18 and not (folder / ".env").exists()
+
+
+def test_declining_to_store_the_token_keeps_it_out_of_the_folder(tmp_path, runner, monkeypatch):
+    folder = tmp_path / "out"
+    keys = ENTER + ENTER + ENTER + "n" + TOKEN + ENTER + "n"
+    result = drive(runner, monkeypatch, keys, ["init", "example.com", "--pixel-id", "1", "-o", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert not (folder / ".env").exists()
+    for path in folder.rglob("*"):
+        if path.is_file():
+            assert TOKEN not in path.read_text()
+
+
+def test_ctrl_c_exits_130_and_writes_nothing(tmp_path, runner, monkeypatch):
+    folder = tmp_path / "out"
+    result = drive(runner, monkeypatch, "example.com" + ENTER + CTRL_C, ["init", "-o", str(folder)])
+    assert result.exit_code == 130
+    assert "interrupted" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- real terminals -------------------------------------------------------------------------------
+
+pexpect = pytest.importorskip("pexpect")
+
+
+def spawn(args, cwd):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("META_", "QUICKSTART_"))}
+    env.update(TERM="xterm", COLUMNS="100", LINES="40")
+    return pexpect.spawn(sys.executable, ["-m", "quickstart", *args], cwd=str(cwd), env=env, timeout=20,
+                         encoding="utf-8", dimensions=(40, 100))
+
+
+@pytest.mark.slow
+def test_real_terminal_wizard(tmp_path):
+    child = spawn(["init", "--yes"], tmp_path)
+    child.expect("domain")
+    child.send("not a domain\r")
+    child.expect("not a hostname")
+    child.send("\x15example.net\r")
+    child.expect("Pixel ID")
+    child.send("31337\r")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert answers_of(tmp_path / "example.net")["pixel_id"] == "31337"
+
+
+@pytest.mark.slow
+def test_real_terminal_ctrl_c(tmp_path):
+    child = spawn(["init"], tmp_path)
+    child.expect("domain")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert "Traceback" not in (child.before or "")
+    assert list(tmp_path.iterdir()) == []
