@@ -38,3 +38,30 @@ def generated(tmp_path, runner) -> Path:
                       "--ldu", "--yes")
     assert result.exit_code == 0, result.output
     return folder
+
+
+CHROMIUM = os.environ.get("QUICKSTART_CHROMIUM", "/usr/bin/chromium")
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -e '.[test]')"
+    if not Path(CHROMIUM).exists():
+        return f"Chromium is not at {CHROMIUM} (apt-get install chromium)"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests skip on a machine without Chromium, except in CI, where they must run."""
+    reason = browser_missing()
+    if reason is None:
+        return
+    if os.environ.get("QUICKSTART_REQUIRE_BROWSER") == "1" and any("browser" in item.keywords for item in items):
+        raise pytest.UsageError(f"browser tests are required here (QUICKSTART_REQUIRE_BROWSER=1) but {reason}")
+    skip = pytest.mark.skip(reason=reason)
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
