@@ -31,6 +31,10 @@ class QuickstartGroup(click.Group):
             raise click.exceptions.Exit(int(ExitCode.INTERRUPTED)) from None
         except (click.exceptions.Exit, click.ClickException):
             raise
+        except OSError as exc:  # disk full, permissions, a file where a folder should be
+            where = f": {exc.filename}" if exc.filename else ""
+            click.echo(f"error: {exc.strerror or type(exc).__name__}{where}", err=True)
+            raise click.exceptions.Exit(int(ExitCode.ERROR)) from None
         except Exception as exc:
             if os.environ.get("QUICKSTART_DEBUG"):
                 raise
@@ -194,8 +198,7 @@ def update(folder, pixel_id, data_layer_path, events, test_event_code, ldu, data
 
 def _fire_test_events(folder: str, token: str | None) -> None:
     """init's last step: the seed's flow, set up then validate."""
-    ctx = click.get_current_context()
-    ctx.invoke(validate, folder=folder)
+    _run_validate(str(folder), token=token)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,12 +210,25 @@ def _fire_test_events(folder: str, token: str | None) -> None:
 @click.option("--site", metavar="URL", help="Check the live page in headless Chromium (needs quickstart[browser]).")
 @click.option("--event", "site_events", multiple=True, metavar="NAME", help="With --site: also fire this direct-call event (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def validate(folder, site, site_events, as_json):
+@click.option("--dry-run", is_flag=True, help="Print the exact requests (token masked); send nothing.")
+@click.option("--static-only", is_flag=True, help="Only check the files; no test events, no network.")
+@click.option("--allow-live", is_flag=True, help="Send even without a test event code (Meta counts them as real events).")
+@click.option("--graph-version", default=None, metavar="VERSION", help="Graph API version, e.g. v25.0. [default: the tested one]")
+@click.option("--default-country", default="US", show_default=True, metavar="CC", help="Country for national phone numbers in the sample data.")
+def validate(folder, site, site_events, as_json, dry_run, static_only, allow_live, graph_version, default_country):
     """Check FOLDER, then fire test events at Meta's Conversions API.
+
+    Static checks first (every chosen event has its rule on both sides, the Pixel and CAPI
+    share conversionData.eventId, settings match the extension schemas); then one test event
+    per chosen event, in one request, with the folder's test event code. The token comes from
+    META_CAPI_ACCESS_TOKEN, the folder's .env, or a hidden prompt, and is never printed.
+    Exit codes: 0 accepted, 3 rejected or checks failed, 4 Meta unreachable.
 
     \b
     Examples:
       quickstart validate example.com
+      quickstart validate example.com --static-only
+      quickstart validate example.com --dry-run --json
       quickstart validate example.com --site https://example.com --event Purchase
     """
     if site:
@@ -220,7 +236,34 @@ def validate(folder, site, site_events, as_json):
 
         code = site_mod.run_site_command(folder, site, list(site_events), as_json=as_json, echo=click.echo)
         raise click.exceptions.Exit(int(code))
-    raise QuickstartError("validate: test events are not built yet")  # replaced by the validate helper
+    _run_validate(folder, as_json=as_json, dry_run=dry_run, static_only=static_only, allow_live=allow_live,
+                  graph_version=graph_version, default_country=default_country)
+
+
+def _run_validate(folder: str, *, token: str | None = None, as_json: bool = False, dry_run: bool = False,
+                  static_only: bool = False, allow_live: bool = False, graph_version: str | None = None,
+                  default_country: str = "US") -> None:
+    """Static checks + test events; prints the report and exits 0 (accepted) or 3 (rejected/failed)."""
+    import json
+    import re
+
+    from quickstart import validate as validate_mod
+    from quickstart.settings import GRAPH_API_VERSION
+
+    if not re.fullmatch(r"[A-Za-z]{2}", default_country or ""):
+        raise InputError(f"--default-country {default_country!r} must be a 2-letter country code, e.g. US")
+    mode = "static" if static_only else "dry-run" if dry_run else "send"
+    token = token or validate_mod.resolve_token(folder)
+
+    def ask_token() -> str | None:
+        if not _interactive():
+            return None
+        return click.prompt("Meta CAPI access token (input hidden)", hide_input=True, err=True).strip() or None
+
+    report = validate_mod.run(folder, mode=mode, token=token, ask_token=ask_token, allow_live=allow_live,
+                              graph_version=graph_version or GRAPH_API_VERSION, default_country=default_country.upper())
+    click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if as_json else validate_mod.format_report(report))
+    raise click.exceptions.Exit(int(ExitCode.OK if report.ok else ExitCode.REJECTED))
 
 
 # END validate block
@@ -230,16 +273,52 @@ def validate(folder, site, site_events, as_json):
 
 @cli.command()
 @click.argument("folder", type=click.Path(file_okay=False, exists=True))
-@click.option("--plan", is_flag=True, help="Print what would be created or updated; change nothing.")
-def apply(folder, plan):
+@click.option("--plan", is_flag=True, help="Print what would be created, updated or left alone; change nothing.")
+@click.option("--datastream-id", help="The datastream (edge configuration) id for the Web SDK; saved into the folder.")
+@click.option("--create-datastream", is_flag=True,
+              help="Create or fix the datastream through Adobe's UNDOCUMENTED Edge metadata endpoint "
+                   "(edge.adobe.io); opt-in, it may change or refuse at any time.")
+@click.option("--concurrency", type=click.IntRange(1, 16), default=4, show_default=True,
+              help="Independent API calls in flight at once.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan or the result as JSON (progress goes to stderr).")
+def apply(folder, plan, datastream_id, create_datastream, concurrency, as_json):
     """Create or update everything in FOLDER in Adobe through the Reactor API.
+
+    Finds what exists by name and changes only what differs: a second run changes nothing,
+    and a run that stopped half way finishes without duplicates. Both properties get a
+    development library and a build; snippets/head.html gets the real embed code.
+
+    \b
+    Needs (OAuth Server-to-Server credential for the Experience Platform Launch API):
+      ADOBE_CLIENT_ID, ADOBE_CLIENT_SECRET, ADOBE_ORG_ID   (ADOBE_SCOPES optional)
+      META_CAPI_ACCESS_TOKEN   when the token secret is created (stored in Adobe, never in files)
 
     \b
     Examples:
       quickstart apply example.com --plan
-      quickstart apply example.com
+      quickstart apply example.com --datastream-id 0f3a2b1c-1111-2222-3333-444455556666
+      quickstart apply example.com --create-datastream
     """
-    raise QuickstartError("apply is not built yet")  # replaced by the apply helper
+    from quickstart.adobe import apply as apply_mod
+
+    def progress(line: str) -> None:
+        click.echo(line, err=True)
+
+    try:
+        result = apply_mod.apply_folder(folder, plan_only=plan, datastream_id=datastream_id,
+                                        create_datastream=create_datastream, concurrency=concurrency,
+                                        progress=progress)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: what was created so far is kept; rerun `quickstart apply` to finish", err=True)
+        raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
+    if as_json:
+        import json
+
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    elif plan:
+        click.echo(apply_mod.format_plan(result))
+    else:
+        click.echo(apply_mod.format_summary(result, folder))
 
 
 # END apply block

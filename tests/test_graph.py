@@ -113,11 +113,15 @@ def test_more_than_1000_events_are_refused_before_sending(graph_api):
 
 
 def test_fake_rejects_more_than_1000_events_like_meta(graph_api):
-    import requests
+    import urllib.error
+    import urllib.request
 
-    body = {"data": [valid_event()] * 1001, "access_token": GOOD_TOKEN}
-    response = requests.post(f"{graph_api.url}/v25.0/{GOOD_PIXEL}/events", json=body, timeout=5)
-    assert response.status_code == 400 and response.json()["error"]["code"] == 100
+    body = json.dumps({"data": [valid_event()] * 1001, "access_token": GOOD_TOKEN}).encode()
+    request = urllib.request.Request(f"{graph_api.url}/v25.0/{GOOD_PIXEL}/events", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=5)
+    assert caught.value.code == 400 and json.loads(caught.value.read())["error"]["code"] == 100
 
 
 @pytest.mark.parametrize("kind", ["http503", "http429", "code2"])

@@ -219,3 +219,17 @@ def test_values_are_escaped_in_generated_js_and_html(tmp_path):
     assert "&#34;&gt;&lt;script&gt;" in files["snippets/head.html"] or "&#34;" in files["snippets/head.html"]
     assert not re.search(r'(?<!\\)"\];alert', files["snippets/data-layer.js"])  # the quote stays escaped
     assert "<script>" not in files["snippets/data-layer.js"]
+
+
+def test_os_errors_are_one_line_without_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    proc = subprocess.run([sys.executable, "-m", "quickstart", "init", "example.com", "--pixel-id", "1", "--yes",
+                           "-o", str(blocker / "sub" / "out")], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert "a-file" in proc.stderr
+    assert blocker.read_text() == "not a folder"

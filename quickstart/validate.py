@@ -1,0 +1,956 @@
+"""`quickstart validate`: prove a generated folder works before anyone touches Adobe.
+
+Three steps, each plain data in, plain data out:
+
+1. ``check_folder`` — static checks, no network: the files are there; every chosen event has
+   its rule on both sides; the Pixel ``event_id`` and the CAPI ``eventId`` both come from
+   ``conversionData.eventId`` (deduplication); event names agree; Purchase maps currency and
+   value; every ``settings`` object passes its extension's schema; every data element
+   reference resolves. Each finding names the file and the rule.
+2. ``build_test_events`` — one CAPI event per chosen event, built the way the forwarding rule
+   would build it: each ``{{data element}}`` of the rule's send_capi_data action is resolved
+   through the edge data element's ``arc.event.data...`` path against the sample data layer
+   the site would send (catalog samples + a fresh conversionData), then normalised, hashed and
+   preflighted (quickstart.meta).
+3. ``send_test_events`` — all events in one request (split past Meta's 1,000), with the test
+   event code at the top level; Meta's answer goes into the report.
+
+``run`` strings them together; ``format_report`` renders the report for a terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from quickstart import catalog
+from quickstart.blueprint.forwarding import CAPI_PACKAGE, SEND_CAPI_DATA
+from quickstart.errors import InputError
+from quickstart.settings import (
+    ANSWERS_FILE,
+    DATA_LAYER_DATA_ELEMENT,
+    ENV_FILE,
+    GRAPH_API_VERSION,
+    TEST_EVENT_CODE_ENV,
+    TOKEN_ENV,
+)
+
+TAGS_FILE = "tags.yaml"
+FORWARDING_FILE = "event-forwarding.yaml"
+DATASTREAM_FILE = "datastream.yaml"
+REQUIRED_FILES = (ANSWERS_FILE, TAGS_FILE, FORWARDING_FILE, DATASTREAM_FILE, "snippets/head.html", "snippets/data-layer.js")
+
+PIXEL_CONFIG = f"{catalog.PIXEL_PACKAGE}::extensionConfiguration::config"
+CAPI_CONFIG = f"{CAPI_PACKAGE}::extensionConfiguration::config"
+WEB_SDK_SEND_EVENT = "adobe-alloy::actions::send-event"
+EDGE_EVENT_DATA = "arc.event.data"  # what the Web SDK's `data` becomes on the edge
+
+# What the test events pretend the browser was; clearly a test, still a real browser shape.
+SAMPLE_USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                     "Chrome/126.0.0.0 Safari/537.36 quickstart-validate")
+
+Mode = Literal["static", "dry-run", "send"]
+Severity = Literal["error", "warning"]
+
+_WEB_TOKEN = re.compile(r"%([^%\s]+)%")
+_EDGE_TOKEN = re.compile(r"{{([^}]+)}}")
+
+
+class NoTestEventCodeError(InputError):
+    """Refusing to send events that would count as real ones."""
+
+
+class MissingTokenError(InputError):
+    """No access token to send with."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in the folder, with where it is."""
+
+    file: str
+    rule: str | None
+    message: str
+    severity: Severity = "error"
+    subject: str | None = None  # the component, data element or extension, when not the rule itself
+
+    def __str__(self) -> str:
+        where = self.file + (f": rule {self.rule}" if self.rule else "") + (f": {self.subject}" if self.subject else "")
+        return f"{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "rule": self.rule, "subject": self.subject, "severity": self.severity,
+                "message": self.message}
+
+
+@dataclass
+class DedupStatus:
+    """Whether Meta can pair the Pixel and CAPI copies of an event (same name, same id)."""
+
+    pixel_event_id: bool = False  # the Pixel action's event_id reads <path>.conversionData.eventId
+    capi_event_id: bool = False  # the CAPI action's eventId reads arc.event.data.conversionData.eventId
+    names_match: bool = False  # Pixel action, edge condition and CAPI eventName are all this event
+
+    @property
+    def ok(self) -> bool:
+        return self.pixel_event_id and self.capi_event_id and self.names_match
+
+    def to_dict(self) -> dict[str, bool]:
+        return {"pixel_event_id": self.pixel_event_id, "capi_event_id": self.capi_event_id,
+                "names_match": self.names_match, "ok": self.ok}
+
+
+@dataclass
+class Folder:
+    """A generated folder, loaded."""
+
+    path: Path
+    answers: Any  # quickstart.answers.Answers
+    tags: dict[str, Any]
+    forwarding: dict[str, Any]
+
+
+@dataclass
+class StaticResult:
+    folder: Folder | None
+    findings: list[Finding]
+    dedup: dict[str, DedupStatus]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+
+@dataclass
+class TestEvent:
+    """One test event: the CAPI payload and what we know about it."""
+
+    name: str
+    rule: str
+    event_id: str
+    payload: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+    match_quality: str = ""
+    keys_to_add: list[str] = field(default_factory=list)  # match keys the forwarding rule does not map
+    runtime_keys: list[str] = field(default_factory=list)  # mapped, but only real visits fill them (IP, fbc)
+    sent: bool = False
+    accepted: bool | None = None  # None until Meta answered
+
+
+@dataclass
+class RequestResult:
+    """Meta's answer to one request."""
+
+    events: int
+    accepted: bool
+    events_received: int = 0
+    fbtrace_id: str | None = None
+    messages: list[str] = field(default_factory=list)
+    error: str | None = None
+    error_code: int | None = None
+    error_subcode: int | None = None
+    attempts: int = 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"events": self.events, "accepted": self.accepted, "events_received": self.events_received,
+                "fbtrace_id": self.fbtrace_id, "messages": list(self.messages), "error": self.error,
+                "error_code": self.error_code, "error_subcode": self.error_subcode, "attempts": self.attempts}
+
+
+@dataclass
+class Report:
+    folder: str
+    mode: Mode
+    findings: list[Finding] = field(default_factory=list)
+    events: list[TestEvent] = field(default_factory=list)
+    dedup: dict[str, DedupStatus] = field(default_factory=dict)
+    requests: list[RequestResult] = field(default_factory=list)
+    pixel_id: str | None = None
+    graph_version: str = GRAPH_API_VERSION
+    test_event_code: str | None = None
+    dry_run_requests: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        if any(f.severity == "error" for f in self.findings):
+            return False
+        if self.mode == "send":
+            return bool(self.requests) and all(r.accepted for r in self.requests)
+        return True
+
+    @property
+    def events_received(self) -> int:
+        return sum(r.events_received for r in self.requests)
+
+    def match_quality(self) -> dict[str, Any] | None:
+        """The weakest event's local estimate: what every event would need."""
+        from quickstart.meta.events import MATCH_QUALITY_NOTE, MATCH_QUALITY_RATINGS
+
+        rated = [e for e in self.events if e.match_quality]
+        if not rated:
+            return None
+        order = [word for _, word in MATCH_QUALITY_RATINGS]
+        weakest = max(rated, key=lambda e: order.index(e.match_quality))
+        return {"rating": weakest.match_quality, "add": list(weakest.keys_to_add),
+                "filled_by_real_visits": list(weakest.runtime_keys),
+                "keys_present": sorted(weakest.payload.get("user_data", {})), "note": MATCH_QUALITY_NOTE}
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "folder": self.folder,
+            "mode": self.mode,
+            "ok": self.ok,
+            "pixel_id": self.pixel_id,
+            "graph_version": self.graph_version,
+            "test_event_code": self.test_event_code,
+            "findings": [f.to_dict() for f in self.findings],
+            "events": [
+                {"event_name": e.name, "rule": e.rule, "event_id": e.event_id, "sent": e.sent, "accepted": e.accepted,
+                 "dedup": self.dedup[e.name].to_dict() if e.name in self.dedup else None,
+                 "warnings": list(e.warnings), "match_quality": e.match_quality, "keys_to_add": list(e.keys_to_add),
+                 "filled_by_real_visits": list(e.runtime_keys)}
+                for e in self.events
+            ],
+            "dedup": {name: status.to_dict() for name, status in self.dedup.items()},
+            "requests": [r.to_dict() for r in self.requests],
+            "events_received": self.events_received,
+            "fbtrace_ids": [r.fbtrace_id for r in self.requests if r.fbtrace_id],
+            "messages": [m for r in self.requests for m in r.messages],
+            "match_quality": self.match_quality(),
+            "notes": list(self.notes),
+        }
+        if self.mode == "dry-run":
+            result["dry_run_requests"] = self.dry_run_requests
+        return result
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Static checks
+
+
+def check_folder(folder_path: str | Path) -> StaticResult:
+    """Every static check; never touches the network."""
+    path = Path(folder_path)
+    findings: list[Finding] = []
+    for name in REQUIRED_FILES:
+        if not (path / name).is_file():
+            findings.append(Finding(name, None, "file is missing; run `quickstart update <folder>` to write it again"))
+    folder = _load(path, findings)
+    dedup: dict[str, DedupStatus] = {}
+    if folder is None:
+        return StaticResult(None, findings, dedup)
+    checker = _Checker(folder, findings)
+    checker.check_extensions()
+    for event in folder.answers.chosen_events:
+        status = DedupStatus()
+        checker.check_web_rule(event, status)
+        checker.check_edge_rule(event, status)
+        dedup[event.name] = status
+    checker.check_unchosen_rules()
+    checker.check_schemas_and_references()
+    return StaticResult(folder, findings, dedup)
+
+
+def _load(path: Path, findings: list[Finding]) -> Folder | None:
+    from quickstart import answers as answers_mod
+
+    answers = None
+    if (path / ANSWERS_FILE).is_file():
+        try:
+            answers = answers_mod.Answers.from_values(answers_mod.load_answers_file(path / ANSWERS_FILE))
+        except InputError as exc:
+            findings.append(Finding(ANSWERS_FILE, None, exc.message))
+    documents = {}
+    for name in (TAGS_FILE, FORWARDING_FILE):
+        if not (path / name).is_file():
+            continue
+        document = _load_yaml(path / name, findings)
+        if document is not None:
+            documents[name] = document
+    if answers is None or len(documents) < 2:
+        return None
+    return Folder(path, answers, documents[TAGS_FILE], documents[FORWARDING_FILE])
+
+
+def _load_yaml(path: Path, findings: list[Finding]) -> dict[str, Any] | None:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        document = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        findings.append(Finding(path.name, None, f"not valid YAML{where}"))
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        findings.append(Finding(path.name, None, f"cannot be read ({type(exc).__name__})"))
+        return None
+    if not isinstance(document, dict):
+        findings.append(Finding(path.name, None, "must be a mapping with property, extensions, data_elements and rules"))
+        return None
+    return document
+
+
+def _data_elements(document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {de["name"]: de for de in document.get("data_elements") or [] if isinstance(de, dict) and "name" in de}
+
+
+def _rules(document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {rule["name"]: rule for rule in document.get("rules") or [] if isinstance(rule, dict) and "name" in rule}
+
+
+def _components(rule: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The rule's components in execution order (order, then position)."""
+    components = [c for c in rule.get("components") or [] if isinstance(c, dict)]
+    return [c for _, c in sorted(enumerate(components), key=lambda ic: (_order(ic[1]), ic[0]))]
+
+
+def _order(component: Mapping[str, Any]) -> int:
+    try:
+        return int(component.get("order") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _settings(item: Mapping[str, Any]) -> dict[str, Any]:
+    settings = item.get("settings")
+    return settings if isinstance(settings, dict) else {}
+
+
+def _kind(descriptor: str | None) -> str:
+    """``core::actions::custom-code`` -> ``actions``."""
+    parts = (descriptor or "").split("::")
+    return parts[1] if len(parts) == 3 else ""
+
+
+def web_reference(value: Any) -> str | None:
+    """The data element a web setting is, when it is exactly ``%Name%``."""
+    match = _WEB_TOKEN.fullmatch(value) if isinstance(value, str) else None
+    return match.group(1) if match else None
+
+
+def edge_reference(value: Any) -> str | None:
+    """The data element an edge setting is, when it is exactly ``{{Name}}``."""
+    match = _EDGE_TOKEN.fullmatch(value) if isinstance(value, str) else None
+    return match.group(1).strip() if match else None
+
+
+def _strip_window(path: str) -> str:
+    return path[len("window."):] if path.startswith("window.") else path
+
+
+class _Checker:
+    def __init__(self, folder: Folder, findings: list[Finding]):
+        self.folder = folder
+        self.answers = folder.answers
+        self.findings = findings
+        self.web_elements = _data_elements(folder.tags)
+        self.edge_elements = _data_elements(folder.forwarding)
+        self.web_rules = _rules(folder.tags)
+        self.edge_rules = _rules(folder.forwarding)
+
+    def error(self, file: str, rule: str | None, message: str, subject: str | None = None) -> None:
+        self.findings.append(Finding(file, rule, message, "error", subject))
+
+    def warning(self, file: str, rule: str | None, message: str, subject: str | None = None) -> None:
+        self.findings.append(Finding(file, rule, message, "warning", subject))
+
+    # -- what a web or edge setting reads ----------------------------------------------------
+
+    def web_path_of(self, value: Any) -> str | None:
+        """The data layer path a web setting reads (through a JavaScript-variable data element)."""
+        element = self.web_elements.get(web_reference(value) or "")
+        if element and element.get("delegate_descriptor_id") == "core::dataElements::javascript-variable":
+            path = _settings(element).get("path")
+            return _strip_window(path) if isinstance(path, str) else None
+        return None
+
+    def edge_path_of(self, value: Any) -> str | None:
+        """The ``arc.event...`` path an edge setting reads (through a path data element)."""
+        element = self.edge_elements.get(edge_reference(value) or "")
+        if element and element.get("delegate_descriptor_id") == "core::dataElements::path":
+            path = _settings(element).get("path")
+            return path if isinstance(path, str) else None
+        return None
+
+    def layer_path(self, key: str) -> str:
+        return _strip_window(self.answers.data_layer_path) + "." + key
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def check_extensions(self) -> None:
+        pixel_id = self.answers.pixel_id
+        for file, document, descriptor in ((TAGS_FILE, self.folder.tags, PIXEL_CONFIG),
+                                           (FORWARDING_FILE, self.folder.forwarding, CAPI_CONFIG)):
+            configs = [e for e in document.get("extensions") or [] if isinstance(e, dict)
+                       and e.get("delegate_descriptor_id") == descriptor]
+            if not configs:
+                self.error(file, None, f"the {descriptor.split('::')[0]} extension is not installed", descriptor)
+                continue
+            settings = _settings(configs[0])
+            if str(settings.get("pixelId")) != pixel_id:
+                self.error(file, None, f"pixelId is {settings.get('pixelId')!r} but quickstart.yaml says {pixel_id!r}; "
+                                       "the Pixel and CAPI must use the same pixel or Meta cannot deduplicate",
+                           f"extension {configs[0].get('package')}")
+            if descriptor == CAPI_CONFIG:
+                token_setting = settings.get("accessToken")
+                element = self.edge_elements.get(edge_reference(token_setting) or "")
+                if element is None or element.get("delegate_descriptor_id") != "core::dataElements::secret":
+                    self.error(file, None, "accessToken must be {{<secret data element>}}, never a token written in the file",
+                               f"extension {configs[0].get('package')}")
+
+    def check_web_rule(self, event: catalog.Event, status: DedupStatus) -> None:
+        rule = self.web_rules.get(event.rule_name)
+        if rule is None:
+            self.error(TAGS_FILE, event.rule_name, f"rule is missing for the chosen event {event.name}; "
+                                                    "run `quickstart update <folder>`")
+            return
+        components = _components(rule)
+
+        def by_descriptor(descriptor: str) -> list[dict[str, Any]]:
+            return [c for c in components if c.get("delegate_descriptor_id") == descriptor]
+
+        if event.fires_on_load:
+            if not by_descriptor("core::events::library-loaded"):
+                self.warning(TAGS_FILE, event.rule_name, "PageView should fire on core::events::library-loaded")
+        else:
+            calls = by_descriptor("core::events::direct-call")
+            if not any(_settings(c).get("identifier") == event.direct_call for c in calls):
+                self.error(TAGS_FILE, event.rule_name, f"no direct-call event with identifier {event.direct_call!r}; "
+                                                        "snippets/data-layer.js calls _satellite.track() with it")
+
+        pixel_actions = [c for c in components if str(c.get("delegate_descriptor_id", "")).startswith(catalog.PIXEL_PACKAGE + "::actions::")]
+        pixel = next((c for c in pixel_actions if c.get("delegate_descriptor_id") == event.pixel_descriptor), None)
+        if pixel is None:
+            sent = ", ".join(str(c.get("delegate_descriptor_id")) for c in pixel_actions) or "none"
+            self.error(TAGS_FILE, event.rule_name, f"no Meta Pixel action {event.pixel_descriptor} (found: {sent}); "
+                                                    f"the browser copy would not be a {event.name}")
+        else:
+            status.names_match = True
+            settings = _settings(pixel)
+            expected = self.layer_path("conversionData.eventId")
+            if self.web_path_of(settings.get("event_id")) == expected:
+                status.pixel_event_id = True
+            else:
+                self.error(TAGS_FILE, event.rule_name,
+                           f"event_id is {settings.get('event_id')!r}, which does not read {expected}; "
+                           "Meta cannot deduplicate the Pixel and CAPI copies without the same id",
+                           f"action {pixel.get('name')}")
+            for key in event.required:
+                if self.web_path_of(settings.get(key)) != self.layer_path(key):
+                    self.error(TAGS_FILE, event.rule_name, f"{event.name} must send {key} (from {self.layer_path(key)}); "
+                                                            f"it is {settings.get(key)!r}", f"action {pixel.get('name')}")
+
+        generators = [c for c in components if c.get("delegate_descriptor_id") == "core::actions::custom-code"
+                      and "conversionData" in str(_settings(c).get("source", ""))]
+        generator = next((c for c in generators if json.dumps(event.name) in str(_settings(c).get("source"))), None)
+        if generator is None:
+            self.error(TAGS_FILE, event.rule_name, "no Generate New Event ID action writing conversionData for "
+                                                    f"{event.name}; the Pixel and CAPI would share no event id")
+            status.pixel_event_id = False
+        elif pixel is not None and components.index(generator) > components.index(pixel):
+            self.error(TAGS_FILE, event.rule_name, "Generate New Event ID runs after the Pixel action; "
+                                                    "it must run first (lower order)", f"action {generator.get('name')}")
+            status.pixel_event_id = False
+
+        sends = by_descriptor(WEB_SDK_SEND_EVENT)
+        if not sends:
+            self.error(TAGS_FILE, event.rule_name, "no Web SDK send-event action: the server copy would never leave the browser")
+        elif not any(web_reference(_settings(c).get("data")) == DATA_LAYER_DATA_ELEMENT for c in sends):
+            self.error(TAGS_FILE, event.rule_name, f"the Web SDK action must send data %{DATA_LAYER_DATA_ELEMENT}%, "
+                                                    "or the edge sees no conversionData", f"action {sends[0].get('name')}")
+        elif pixel is not None and components.index(sends[0]) < components.index(pixel):
+            self.warning(TAGS_FILE, event.rule_name, "the Web SDK action runs before the Pixel action", f"action {sends[0].get('name')}")
+
+    def check_edge_rule(self, event: catalog.Event, status: DedupStatus) -> None:
+        rule = self.edge_rules.get(event.rule_name)
+        if rule is None:
+            self.error(FORWARDING_FILE, event.rule_name, f"rule is missing for the chosen event {event.name}; "
+                                                          "run `quickstart update <folder>`")
+            status.names_match = False
+            return
+        components = _components(rule)
+        conditions = [c for c in components if c.get("delegate_descriptor_id") == "core::conditions::value-comparison"]
+        routed = False
+        for condition in conditions:
+            settings = _settings(condition)
+            if self.edge_path_of(settings.get("leftOperand")) == f"{EDGE_EVENT_DATA}.conversionData.eventName":
+                operator = (settings.get("comparison") or {}).get("operator")
+                if operator == "equals" and settings.get("rightOperand") == event.name:
+                    routed = True
+                else:
+                    self.error(FORWARDING_FILE, event.rule_name,
+                               f"the condition must be conversionData.eventName equals {event.name!r}, not "
+                               f"{operator} {settings.get('rightOperand')!r}", f"condition {condition.get('name')}")
+        if not routed:
+            status.names_match = False
+            if not any(f.rule == event.rule_name and f.file == FORWARDING_FILE for f in self.findings):
+                self.error(FORWARDING_FILE, event.rule_name, "no condition on conversionData.eventName: the rule would "
+                                                              "send every event as " + event.name)
+
+        actions = [c for c in components if c.get("delegate_descriptor_id") == SEND_CAPI_DATA]
+        if not actions:
+            self.error(FORWARDING_FILE, event.rule_name, f"no {SEND_CAPI_DATA} action: nothing goes to Meta")
+            status.names_match = False
+            return
+        action = actions[0]
+        subject = f"action {action.get('name')}"
+        settings = _settings(action)
+        if settings.get("eventName") != event.name:
+            status.names_match = False
+            self.error(FORWARDING_FILE, event.rule_name, f"eventName is {settings.get('eventName')!r} but the rule is for "
+                                                          f"{event.name}; the Pixel and CAPI names must match", subject)
+        expected = f"{EDGE_EVENT_DATA}.conversionData.eventId"
+        if self.edge_path_of(settings.get("eventId")) == expected:
+            status.capi_event_id = True
+        else:
+            self.error(FORWARDING_FILE, event.rule_name, f"eventId is {settings.get('eventId')!r}, which does not read "
+                                                          f"{expected}; Meta cannot deduplicate without the Pixel's id", subject)
+        if settings.get("actionSource") != "website":
+            self.error(FORWARDING_FILE, event.rule_name, f"actionSource must be website, not {settings.get('actionSource')!r}", subject)
+        for key, field_name in (("eventTime", "eventTime"), ("eventSourceUrl", "eventSourceUrl"),
+                                ("clientUserAgent", "userAgent")):
+            want = f"{EDGE_EVENT_DATA}.conversionData.{field_name}"
+            if self.edge_path_of(settings.get(key)) != want:
+                self.error(FORWARDING_FILE, event.rule_name, f"{key} must read {want} (website events need it); "
+                                                              f"it is {settings.get(key)!r}", subject)
+        custom_data = settings.get("customData") if isinstance(settings.get("customData"), dict) else {}
+        for key in event.required:
+            if self.edge_path_of(custom_data.get(key)) != f"{EDGE_EVENT_DATA}.{key}":
+                self.error(FORWARDING_FILE, event.rule_name, f"{event.name} must map customData.{key} to "
+                                                              f"{EDGE_EVENT_DATA}.{key}; it is {custom_data.get(key)!r}", subject)
+
+    def check_unchosen_rules(self) -> None:
+        chosen = {event.rule_name for event in self.answers.chosen_events}
+        known = {event.rule_name for event in catalog.EVENTS}
+        for file, rules in ((TAGS_FILE, self.web_rules), (FORWARDING_FILE, self.edge_rules)):
+            for name in rules:
+                if name in known and name not in chosen:
+                    self.warning(file, name, "rule for an event not chosen in quickstart.yaml; `quickstart update` removes it")
+
+    def check_schemas_and_references(self) -> None:
+        from quickstart.schemas import validate_settings
+
+        for file, document, platform, elements, pattern in (
+            (TAGS_FILE, self.folder.tags, "web", self.web_elements, _WEB_TOKEN),
+            (FORWARDING_FILE, self.folder.forwarding, "edge", self.edge_elements, _EDGE_TOKEN),
+        ):
+            items: list[tuple[str | None, str, dict[str, Any]]] = []
+            for extension in document.get("extensions") or []:
+                if isinstance(extension, dict) and extension.get("delegate_descriptor_id"):
+                    items.append((None, f"extension {extension.get('package')}", extension))
+            for element in elements.values():
+                items.append((None, f"data element {element.get('name')}", element))
+            for rule in document.get("rules") or []:
+                for component in (rule.get("components") or []) if isinstance(rule, dict) else []:
+                    if isinstance(component, dict):
+                        items.append((rule.get("name"), f"{_kind(component.get('delegate_descriptor_id'))[:-1] or 'component'} "
+                                                        f"{component.get('name')}", component))
+            for rule_name, subject, item in items:
+                descriptor = item.get("delegate_descriptor_id")
+                if not isinstance(descriptor, str):
+                    self.error(file, rule_name, "has no delegate_descriptor_id", subject)
+                    continue
+                for problem in validate_settings(descriptor, item.get("settings", {}), platform):
+                    self.error(file, rule_name, f"settings do not match the {descriptor} schema: {problem}", subject)
+                for name in sorted(_references(item.get("settings"), pattern, descriptor)):
+                    if name not in elements:
+                        self.error(file, rule_name, f"refers to data element {name!r}, which {file} does not define", subject)
+
+
+def _references(value: Any, pattern: re.Pattern[str], descriptor: str) -> set[str]:
+    """Data element names referenced anywhere in a settings value (code is not scanned: `%` is an operator there)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "source" and descriptor.endswith("custom-code"):
+                continue
+            found |= _references(item, pattern, descriptor)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _references(item, pattern, descriptor)
+    elif isinstance(value, str):
+        found |= {match.strip() for match in pattern.findall(value)}
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Test events
+
+
+def sample_data_layer(event: catalog.Event, *, domain: str, event_id: str, now: int) -> dict[str, Any]:
+    """What the site's data layer holds when `event` fires (snippets/data-layer.js), after
+    Generate New Event ID wrote conversionData: the catalog samples, and browser values."""
+    layer: dict[str, Any] = event.sample_custom_data()
+    layer["user"] = dict(catalog.USER_SAMPLES)
+    layer["conversionData"] = {
+        "eventId": event_id,
+        "eventName": event.name,
+        "eventTime": now,
+        # _fbp as the Pixel writes it: fb.<subdomain index>.<creation ms>.<random>
+        "fbp": f"fb.1.{now * 1000}.{uuid.uuid4().int % 10**10:010d}",
+        "fbc": None,  # only set when the visitor came from an ad click (?fbclid=); none here
+        "eventSourceUrl": f"https://{domain}/",
+        "userAgent": SAMPLE_USER_AGENT,
+    }
+    return layer
+
+
+def _walk(path: str, root: Mapping[str, Any]) -> Any:
+    value: Any = root
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+@dataclass
+class _Resolver:
+    """Evaluates ``{{data element}}`` settings the way event forwarding would, on sample data."""
+
+    elements: dict[str, dict[str, Any]]
+    context: dict[str, Any]  # {"arc": {"event": {"data": <data layer>}}}
+    unresolved: list[str] = field(default_factory=list)
+
+    def element_value(self, name: str) -> Any:
+        element = self.elements.get(name)
+        descriptor = (element or {}).get("delegate_descriptor_id")
+        if descriptor == "core::dataElements::path":
+            return _walk(str(_settings(element).get("path", "")), self.context)
+        if descriptor in ("core::dataElements::ip", "core::dataElements::secret"):
+            return None  # the visitor's IP and the token exist only on the edge
+        self.unresolved.append(name)
+        return None
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: self.resolve(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if not isinstance(value, str):
+            return value
+        whole = edge_reference(value)
+        if whole is not None:
+            return self.element_value(whole)  # a lone token keeps its value's type
+        return _EDGE_TOKEN.sub(lambda m: _as_text(self.element_value(m.group(1).strip())), value)
+
+
+def _as_text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def build_test_events(folder: Folder, *, default_country: str = "US", now: int | None = None) -> list[TestEvent]:
+    """One CAPI event per chosen event, as its forwarding rule would send it from sample data."""
+    from quickstart.meta.events import build_server_event, estimate_match_quality
+    from quickstart.meta.normalize import PASS_THROUGH_FIELDS, build_user_data, unusable_user_fields
+
+    now = int(time.time()) if now is None else now
+    user_data_key_of = {**catalog.USER_FIELDS, **PASS_THROUGH_FIELDS}  # CAPI extension field -> user_data key
+    elements = _data_elements(folder.forwarding)
+    rules = _rules(folder.forwarding)
+    test_events: list[TestEvent] = []
+    for event in folder.answers.chosen_events:
+        rule = rules.get(event.rule_name)
+        action = next((c for c in _components(rule or {}) if c.get("delegate_descriptor_id") == SEND_CAPI_DATA), None)
+        if action is None:
+            continue  # a static finding already says so
+        event_id = str(uuid.uuid4())
+        layer = sample_data_layer(event, domain=folder.answers.domain, event_id=event_id, now=now)
+        resolver = _Resolver(elements, {"arc": {"event": {"data": layer}}})
+        settings = resolver.resolve(_settings(action))
+
+        raw_user = {key: settings[key] for key in (*catalog.USER_FIELDS, *PASS_THROUGH_FIELDS)
+                    if settings.get(key) not in (None, "")}
+        user_data = build_user_data(raw_user, default_country=default_country)
+        custom_data = settings.get("customData")
+        if isinstance(custom_data, str):  # the extension also takes a JSON string (legacy)
+            try:
+                custom_data = json.loads(custom_data)
+            except ValueError:
+                custom_data = None
+        if isinstance(custom_data, dict):
+            custom_data = {key: value for key, value in custom_data.items() if value not in (None, "")} or None
+        event_time = settings.get("eventTime")
+        try:
+            event_time = int(event_time)  # the extension passes the string on; Graph wants an integer
+        except (TypeError, ValueError):
+            pass
+        payload = build_server_event(
+            settings.get("eventName") or event.name,
+            event_id=str(settings.get("eventId") or ""),
+            event_time=event_time,
+            event_source_url=settings.get("eventSourceUrl") or "",
+            user_data=user_data,
+            custom_data=custom_data if isinstance(custom_data, dict) else None,
+            action_source=settings.get("actionSource") or "website",
+            ldu=settings.get("lduEnabled") is True,
+        )
+        rating, missing = estimate_match_quality(user_data)
+        # A key the rule maps but the sample lacks (the edge's IP, an ad click's fbc) is not
+        # something to add to the setup; only unmapped keys are.
+        mapped = {user_data_key_of[key] for key, value in _settings(action).items()
+                  if key in user_data_key_of and value not in (None, "")}
+        test_event = TestEvent(event.name, event.rule_name, payload["event_id"], payload, match_quality=rating,
+                               keys_to_add=[key for key in missing if key not in mapped],
+                               runtime_keys=[key for key in missing if key in mapped])
+        for name in sorted(set(resolver.unresolved)):
+            test_event.warnings.append(f"data element {name} cannot be evaluated here; its setting was left out")
+        for field_name in unusable_user_fields(raw_user, default_country=default_country):
+            test_event.warnings.append(f"{field_name} could not be normalized and was left out")
+        test_events.append(test_event)
+    return test_events
+
+
+def preflight_findings(test_events: list[TestEvent], *, now: int | None = None) -> list[Finding]:
+    """Preflight errors as findings (they stop the send); warnings go onto their events."""
+    from quickstart.meta.events import preflight
+
+    findings = []
+    for problem in preflight([e.payload for e in test_events], now=now):
+        test_event = test_events[problem.event_index]
+        text = f"{problem.field}: {problem.message}" if problem.field else problem.message
+        if problem.severity == "error":
+            findings.append(Finding(FORWARDING_FILE, test_event.rule, f"test event would be rejected: {text}",
+                                    subject=f"action Send {test_event.name} to Meta CAPI"))
+        else:
+            test_event.warnings.append(text)
+    return findings
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Sending
+
+
+def send_test_events(test_events: list[TestEvent], *, pixel_id: str, token: str, test_event_code: str | None,
+                     graph_version: str = GRAPH_API_VERSION, client_options: Mapping[str, Any] | None = None) -> list[RequestResult]:
+    """All events in as few requests as Meta allows; marks each event sent/accepted.
+
+    Raises GraphUnreachableError (exit 4) when Meta cannot be reached; a rejection is a result.
+    """
+    from quickstart.meta.events import MAX_EVENTS_PER_REQUEST, batches
+    from quickstart.meta.graph import GraphClient, GraphRejectedError
+
+    results: list[RequestResult] = []
+    with GraphClient(token, version=graph_version, **dict(client_options or {})) as client:
+        position = 0
+        for batch in batches([e.payload for e in test_events], MAX_EVENTS_PER_REQUEST):
+            members = test_events[position:position + len(batch)]
+            position += len(batch)
+            for member in members:
+                member.sent = True
+            try:
+                response = client.send_events(pixel_id, batch, test_event_code=test_event_code)
+            except GraphRejectedError as exc:
+                for member in members:
+                    member.accepted = False
+                results.append(RequestResult(len(batch), False, error=exc.message, error_code=exc.error.code,
+                                             error_subcode=exc.error.subcode, fbtrace_id=exc.error.fbtrace_id))
+                continue
+            accepted = response.events_received == len(batch)
+            for member in members:
+                member.accepted = accepted
+            result = RequestResult(len(batch), accepted, response.events_received, response.fbtrace_id,
+                                   list(response.messages), attempts=response.attempts)
+            if not accepted:
+                result.error = f"Meta received {response.events_received} of {len(batch)} events"
+            results.append(result)
+    return results
+
+
+def dry_run_request(test_events: list[TestEvent], *, pixel_id: str, token: str | None, test_event_code: str | None,
+                    graph_version: str = GRAPH_API_VERSION, base_url: str | None = None) -> list[dict[str, Any]]:
+    """The exact requests a send would make, with the token masked."""
+    from quickstart import settings
+    from quickstart.meta.events import MAX_EVENTS_PER_REQUEST, batches
+    from quickstart.meta.graph import mask_token, normalize_version
+
+    url = f"{(base_url or settings.graph_url()).rstrip('/')}/{normalize_version(graph_version)}/{pixel_id}/events"
+    requests = []
+    for batch in batches([e.payload for e in test_events], MAX_EVENTS_PER_REQUEST):
+        body: dict[str, Any] = {"data": batch}
+        if test_event_code:
+            body["test_event_code"] = test_event_code
+        body["access_token"] = mask_token(token) if token else f"<{TOKEN_ENV}>"
+        requests.append({"method": "POST", "url": url, "json": body})
+    return requests
+
+
+# ---------------------------------------------------------------------------------------------
+# Token and test event code
+
+
+def read_env_file(folder: str | Path) -> dict[str, str]:
+    """``KEY=value`` lines of the folder's .env (``export`` and quotes allowed)."""
+    try:
+        text = (Path(folder) / ENV_FILE).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    values = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def resolve_token(folder: str | Path, environ: Mapping[str, str] | None = None) -> str | None:
+    """The access token from META_CAPI_ACCESS_TOKEN, else from the folder's .env."""
+    environ = os.environ if environ is None else environ
+    return (environ.get(TOKEN_ENV) or "").strip() or read_env_file(folder).get(TOKEN_ENV) or None
+
+
+def resolve_test_event_code(answers: Any, environ: Mapping[str, str] | None = None) -> str | None:
+    environ = os.environ if environ is None else environ
+    return answers.test_event_code or (environ.get(TEST_EVENT_CODE_ENV) or "").strip() or None
+
+
+NO_TEST_CODE_MESSAGE = (
+    "no test event code: Meta does not sandbox test events, and without a code these would be real events in "
+    "your pixel's data (counted for targeting and measurement). Copy the code from Events Manager > your pixel > "
+    "Test Events into quickstart.yaml (test_event_code) or META_TEST_EVENT_CODE, or pass --allow-live to send "
+    "live events on purpose"
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole run
+
+
+def run(folder_path: str | Path, *, mode: Mode = "send", token: str | None = None,
+        ask_token: Callable[[], str | None] | None = None, allow_live: bool = False,
+        graph_version: str = GRAPH_API_VERSION, default_country: str = "US", now: int | None = None,
+        environ: Mapping[str, str] | None = None, client_options: Mapping[str, Any] | None = None) -> Report:
+    """Static checks, then (unless ``mode == "static"``) test events: built, preflighted, and sent
+    (``"send"``) or shown (``"dry-run"``). ``ask_token`` is called only when a send needs a token
+    that ``token`` does not give. Raises NoTestEventCodeError, MissingTokenError, GraphUnreachableError."""
+    from quickstart.meta.graph import normalize_version
+
+    try:
+        graph_version = normalize_version(graph_version)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    static = check_folder(folder_path)
+    report = Report(str(folder_path), mode, findings=list(static.findings), dedup=static.dedup, graph_version=graph_version)
+    if static.folder is None or static.errors or mode == "static":
+        return report
+    folder = static.folder
+    report.pixel_id = folder.answers.pixel_id
+    report.test_event_code = resolve_test_event_code(folder.answers, environ)
+
+    now = int(time.time()) if now is None else now
+    report.events = build_test_events(folder, default_country=default_country, now=now)
+    report.findings.extend(preflight_findings(report.events, now=now))
+    if any(f.severity == "error" for f in report.findings):
+        return report
+
+    if not report.test_event_code and not allow_live:
+        if mode == "send":
+            raise NoTestEventCodeError(NO_TEST_CODE_MESSAGE)
+        report.notes.append("no test event code: a real send would be refused without --allow-live")
+    if mode == "dry-run":
+        report.dry_run_requests = dry_run_request(report.events, pixel_id=report.pixel_id, token=token,
+                                                  test_event_code=report.test_event_code, graph_version=graph_version)
+        return report
+
+    if not token and ask_token is not None:
+        token = ask_token()
+    if not token:
+        raise MissingTokenError(f"no access token: set {TOKEN_ENV}, or store it in {Path(folder_path) / ENV_FILE} "
+                                "(`quickstart init --store-token`); get one in Events Manager > your pixel > Settings")
+    report.requests = send_test_events(report.events, pixel_id=report.pixel_id, token=token,
+                                       test_event_code=report.test_event_code, graph_version=graph_version,
+                                       client_options=client_options)
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# Text rendering
+
+
+def format_report(report: Report) -> str:
+    lines: list[str] = []
+    errors = [f for f in report.findings if f.severity == "error"]
+    warnings = [f for f in report.findings if f.severity == "warning"]
+    lines.append(f"Static checks of {report.folder}: {_count(len(errors), 'error')}, {_count(len(warnings), 'warning')}")
+    for finding in errors + warnings:
+        lines.append(f"  {finding.severity}: {finding}")
+    if report.events:
+        lines.append("")
+        header = {"static": "Test events", "dry-run": "Test events (dry run: nothing sent)", "send": "Test events"}[report.mode]
+        target = f"pixel {report.pixel_id}, Graph {report.graph_version}"
+        code = f"test_event_code {report.test_event_code}" if report.test_event_code else "NO test event code (live events)"
+        lines.append(f"{header} — {target}, {code}")
+        lines.extend(_event_table(report))
+    if report.mode == "send" and report.requests:
+        lines.append("")
+        for index, request in enumerate(report.requests, 1):
+            prefix = f"request {index}: " if len(report.requests) > 1 else ""
+            if request.accepted:
+                lines.append(f"{prefix}events_received: {request.events_received} of {request.events}"
+                             + (f" (after {request.attempts} attempts)" if request.attempts > 1 else ""))
+            else:
+                lines.append(f"{prefix}REJECTED: {request.error}")
+            lines.append(f"{prefix}fbtrace_id: {request.fbtrace_id or '-'}")
+            lines.append(f"{prefix}messages: {'; '.join(request.messages) if request.messages else 'none'}")
+    quality = report.match_quality()
+    if quality:
+        lines.append("")
+        add = ", ".join(quality["add"][:5]) if quality["add"] else "nothing, every match key is mapped"
+        lines.append(f"Event Match Quality (local estimate): {quality['rating']}; to raise it map: {add}")
+        if quality["filled_by_real_visits"]:
+            lines.append(f"  mapped, filled only by real visits: {', '.join(quality['filled_by_real_visits'])}")
+        lines.append(f"  ({quality['note']})")
+    for request in report.dry_run_requests:
+        lines.append("")
+        lines.append(f"{request['method']} {request['url']}")
+        lines.append(json.dumps(request["json"], indent=2, ensure_ascii=False))
+    for note in report.notes:
+        lines.append(f"note: {note}")
+    lines.append("")
+    if report.mode == "send" and report.ok:
+        lines.append(f"OK: Meta accepted all {len(report.events)} test events; see Events Manager > Test Events "
+                     f"({report.test_event_code or 'live'}).")
+    elif report.ok:
+        lines.append("OK: static checks passed." if report.mode == "static" else "OK: payloads built and preflighted; nothing sent.")
+    elif any(not r.accepted for r in report.requests):
+        lines.append("FAILED: Meta rejected the test events (see REJECTED above); fix that and run `quickstart validate` again.")
+    else:
+        lines.append("FAILED: fix the errors above, then run `quickstart validate` again.")
+    return "\n".join(lines)
+
+
+def _event_table(report: Report) -> list[str]:
+    def yes(value: bool | None) -> str:
+        return "-" if value is None else ("yes" if value else "NO")
+
+    rows = [("event", "sent", "accepted", "event_id", "dedup pixel/capi", "warnings")]
+    for event in report.events:
+        dedup = report.dedup.get(event.name)
+        dedup_text = f"{yes(dedup.pixel_event_id)}/{yes(dedup.capi_event_id)}" if dedup else "-"
+        rows.append((event.name, yes(event.sent), yes(event.accepted), event.event_id, dedup_text,
+                     "; ".join(event.warnings) or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in rows]
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
