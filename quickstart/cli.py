@@ -208,7 +208,7 @@ def _fire_test_events(folder: str, token: str | None) -> None:
 @cli.command()
 @click.argument("folder", type=click.Path(file_okay=False, exists=True))
 @click.option("--site", metavar="URL", help="Check the live page in headless Chromium (needs quickstart[browser]).")
-@click.option("--event", "site_events", multiple=True, metavar="NAME", help="With --site: also fire this direct-call event (repeatable).")
+@click.option("--event", "site_events", multiple=True, metavar="NAME", help="With --site: fill sample data and fire this event (repeatable). On a live site this sends a real sample event to Meta unless the folder has a test event code.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--dry-run", is_flag=True, help="Print the exact requests (token masked); send nothing.")
 @click.option("--static-only", is_flag=True, help="Only check the files; no test events, no network.")

@@ -28,6 +28,7 @@ from quickstart.errors import ConflictError, InputError
 from quickstart.resources import render as render_template
 from quickstart.settings import (
     ANSWERS_FILE,
+    ARRAY_DATA_LAYERS,
     ENV_FILE,
     MANIFEST_FILE,
     PENDING_DATASTREAM_ID,
@@ -108,7 +109,8 @@ def _layer_expr(segments: list[str]) -> str:
 
 def data_layer_blocks(answers: Answers) -> list[dict[str, Any]]:
     segments = answers.path_segments
-    prefixes = [_layer_expr(segments[:i]) for i in range(1, len(segments))]
+    prefixes = [(_layer_expr(segments[:i]), "[]" if i == 1 and segments[0] in ARRAY_DATA_LAYERS else "{}")
+                for i in range(1, len(segments))]
     blocks = []
     for event in answers.chosen_events:
         data: dict[str, Any] = event.sample_custom_data()

@@ -20,6 +20,9 @@ PIXEL_ID_ENV = "META_PIXEL_ID"
 TEST_EVENT_CODE_ENV = "META_TEST_EVENT_CODE"
 
 DEFAULT_DATA_LAYER_PATH = "window.dataLayer.meta"
+# Top-level data layers other tags push() to (Google Tag Manager, Adobe Client Data Layer): when
+# missing they are created as arrays, which hold `.meta` just as well and keep push() working.
+ARRAY_DATA_LAYERS = ("dataLayer", "adobeDataLayer")
 
 # Values only `apply` can know are written as these markers until then.
 PENDING_DATASTREAM_ID = "PENDING_DATASTREAM_ID"

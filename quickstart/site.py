@@ -128,7 +128,11 @@ def check_events(names: Sequence[str], config: SiteConfig) -> list[catalog.Event
         return []
     from quickstart.answers import validate_events
 
-    chosen = validate_events(list(names))  # unknown names: InputError listing the catalog
+    chosen: list[str] = []
+    for raw in names:  # the user's order; unknown names: InputError listing the catalog
+        name = validate_events([raw])[0]
+        if name not in chosen:
+            chosen.append(name)
     events = []
     for name in chosen:
         event = catalog.get(name)
@@ -184,7 +188,8 @@ def launch_browser(playwright):
         return playwright.chromium.launch(executable_path=executable, headless=True, args=args)
     except PlaywrightError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise QuickstartError(f"could not start Chromium ({executable or 'Playwright’s'}): {first_line}; {INSTALL_HINT}") from None
+        which = executable or "the one Playwright installed"
+        raise QuickstartError(f"could not start Chromium ({which}): {first_line}; {INSTALL_HINT}") from None
 
 
 @contextlib.contextmanager
@@ -416,6 +421,8 @@ def check_site(folder: str | Path, url: str, events: Sequence[str] = (), *, brow
 def _run_checks(browser, config: SiteConfig, url: str, direct_events: list[catalog.Event],
                 routes: Mapping[Any, RouteHandler] | None, wait_seconds: float,
                 load_timeout_seconds: float) -> list[CheckRow]:
+    from playwright.sync_api import Error as PlaywrightError
+
     # A service worker could answer requests out of our sight; block it for this visit.
     context = browser.new_context(service_workers="block")
     try:
@@ -425,7 +432,14 @@ def _run_checks(browser, config: SiteConfig, url: str, direct_events: list[catal
         context.on("request", traffic.record)
         page = context.new_page()
         page_row = _open_page(page, url, load_timeout_seconds)
-        return _checks_on_page(page, traffic, config, page_row, direct_events, wait_seconds)
+        if page_row.status == FAIL:
+            return [page_row]
+        try:
+            return _checks_on_page(page, traffic, config, page_row, direct_events, wait_seconds)
+        except PlaywrightError as exc:  # the page navigated away or crashed between probes
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise QuickstartError(f"the page changed while it was checked ({first_line}); "
+                                  "check a page that does not redirect or reload by itself") from None
     finally:
         context.close()
 
@@ -434,17 +448,28 @@ def _open_page(page, url: str, timeout_seconds: float) -> CheckRow:
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+    statuses: list[int] = []
+
+    def on_response(response) -> None:
+        if response.request.is_navigation_request() and response.frame == page.main_frame:
+            statuses.append(response.status)
+
+    page.on("response", on_response)
     try:
         response = page.goto(url, wait_until="load", timeout=timeout_seconds * 1000)
+        status = response.status if response is not None else 200
     except PlaywrightTimeout:
         raise UnreachableError(f"{url} did not finish loading within {timeout_seconds:g}s") from None
     except PlaywrightError as exc:
-        code = _NET_ERROR.search(str(exc))
-        raise UnreachableError(f"could not open {url}: {code.group(0) if code else 'the browser could not load it'}") from None
-    status = response.status if response is not None else 200
+        # An error status with an empty body makes Chromium fail the navigation; the server answered.
+        if not (statuses and statuses[-1] >= 400):
+            code = _NET_ERROR.search(str(exc))
+            raise UnreachableError(f"could not open {url}: {code.group(0) if code else 'the browser could not load it'}") from None
+        status = statuses[-1]
+    finally:
+        page.remove_listener("response", on_response)
     if status >= 400:
-        return CheckRow("page loads", FAIL, f"{url} answered HTTP {status}",
-                        "check the address; the checks below ran on that error page")
+        return CheckRow("page loads", FAIL, f"{url} answered HTTP {status}", "check the address (the other checks need the page)")
     return CheckRow("page loads", PASS, f"HTTP {status} from {page.url}")
 
 

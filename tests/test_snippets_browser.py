@@ -61,24 +61,25 @@ def data_layer_source(folders, path: str) -> str:
     return data_element(folders[path]["tags"], DATA_LAYER_DATA_ELEMENT)["settings"]["source"]
 
 
-@pytest.fixture
-def context(browser):
+@pytest.fixture(scope="module")
+def shared_page(browser):
+    """One tab for the module: a new tab costs a renderer process, a navigation only a new document."""
     context = browser.new_context()
-    yield context
+    yield context.new_page()
     context.close()
 
 
 @pytest.fixture
-def open_page(context, site_server):
-    """Open the blank shop page (optionally at a query string, with cookies); returns the page."""
+def open_page(shared_page, site_server):
+    """Load the blank shop page afresh (optionally at a query string, with cookies); returns the page."""
 
     def open_(query: str = "", cookies: dict[str, str] | None = None):
-        url = site_server.serve("/shop", BLANK) + query
+        context = shared_page.context
+        context.clear_cookies()
         if cookies:
             context.add_cookies([{"name": k, "value": v, "url": site_server.origin} for k, v in cookies.items()])
-        page = context.new_page()
-        page.goto(url)
-        return page
+        shared_page.goto(site_server.serve("/shop", BLANK) + query)
+        return shared_page
 
     return open_
 
@@ -285,3 +286,13 @@ def test_a_data_layer_snippet_then_the_rule_gives_the_web_sdk_one_object(folders
     assert sent["conversionData"]["eventName"] == "Purchase"
     assert sent["conversionData"]["fbp"] == FBP
     assert UUID4.match(sent["conversionData"]["eventId"])
+
+
+def test_data_layer_snippet_before_gtm_keeps_gtm_working(folders, open_page):
+    # data-layer.js tells the site to put the PageView block before the embed code in <head>,
+    # i.e. often before Google Tag Manager's `w.dataLayer = w.dataLayer || []; dataLayer.push(...)`.
+    page = open_page()
+    page.evaluate("(code) => { (0, eval)(code); }", data_layer_blocks(folders["window.dataLayer.meta"]["data_layer_js"])["PageView"])
+    page.evaluate("() => { window.dataLayer = window.dataLayer || []; window.dataLayer.push({event: 'gtm.js'}); }")
+    assert read(page, "window.dataLayer[0].event") == "gtm.js"
+    assert read(page, "window.dataLayer.meta.user.email") == catalog.USER_SAMPLES["email"]

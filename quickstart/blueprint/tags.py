@@ -7,7 +7,7 @@ from typing import Any
 from quickstart import catalog
 from quickstart.blueprint.common import DEVELOPMENT_ENVIRONMENT, component, data_element, extension, property_names
 from quickstart.resources import render
-from quickstart.settings import ALLOY_INSTANCE, DATA_LAYER_DATA_ELEMENT, PENDING_DATASTREAM_ID
+from quickstart.settings import ALLOY_INSTANCE, ARRAY_DATA_LAYERS, DATA_LAYER_DATA_ELEMENT, PENDING_DATASTREAM_ID
 
 EVENT_ID_DATA_ELEMENT = "MetaConversion_EventId"
 GENERATE_EVENT_ID = "Generate New Event ID"
@@ -20,7 +20,8 @@ def token(name: str) -> str:
 
 def generate_event_id_source(answers, event: catalog.Event) -> str:
     return render("generate-event-id.js.j2", path_segments=answers.path_segments,
-                  event_name=event.name, data_layer_path=answers.data_layer_path)
+                  event_name=event.name, data_layer_path=answers.data_layer_path,
+                  array_layers=list(ARRAY_DATA_LAYERS))
 
 
 def data_layer_source(answers) -> str:
