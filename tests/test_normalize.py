@@ -130,6 +130,12 @@ def test_agrees_with_the_sdk_where_meta_rules_and_sdk_coincide(key, raw):
     assert hash_user_value(key, raw) == Normalize.normalize_field(key, raw)
 
 
+def test_sdk_vector_for_a_uk_number_hashes_as_recorded():
+    # §4.7 records the SDK's digest for this number; ours must be the same.
+    digest = "99a4599795d24445a5be21117f375c1bbe9e795daf7f62666686ce081e1f32dc"
+    assert hash_user_value("ph", "+44 20 7946 0018") == digest == Normalize.normalize_field("ph", "+44 20 7946 0018")
+
+
 # (key, input, what the SDK gives (§4.1/§4.7), what Meta's docs want and we give)
 KNOWN_SDK_DIVERGENCES = [
     ("ph", "(650)555-1212", "6505551212", "16505551212"),  # SDK adds no country code
@@ -190,6 +196,8 @@ def test_hashing_a_digest_again_gives_the_same_digest():
         ("jane doe@example.com", None),
         ("jane@@example.com", None),
         ("jane@example..com", None),
+        ("jane@.example.com", None),
+        ("jane@example.com.", None),
         ("   ", None),
         ("", None),
     ],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import time
 import pytest
 
 from quickstart.catalog import USER_SAMPLES, get
@@ -122,8 +123,6 @@ def test_event_time_within_seven_days_and_small_skew_is_fine(event_time):
 
 
 def test_preflight_uses_the_clock_when_now_is_not_given():
-    import time
-
     assert preflight([good_event(event_time=int(time.time()))]) == []
     assert fields(preflight([good_event(event_time=NOW - 8 * DAY)]), "error") == ["event_time"]
 

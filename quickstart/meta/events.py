@@ -59,6 +59,7 @@ _NEVER_HASHED_STRINGS = ("client_ip_address", "client_user_agent", "fbc", "fbp")
 _APPENDIX = r"(?:\.(?:AQ|Ag|Aw|BA|BQ|Bg|[A-Za-z0-9_-]{8}))?"
 _FBC = re.compile(r"fb\.\d{1,2}\.(\d{13})\.[A-Za-z0-9_-]+" + _APPENDIX)
 _FBP = re.compile(r"fb\.\d{1,2}\.(\d{13})\.\d+" + _APPENDIX)
+_MD5_HEX = re.compile(r"[0-9a-fA-F]{32}")
 _DECIMAL = re.compile(r"-?\d+(?:\.\d+)?")
 _MAX_EVENT_NAME_LENGTH = 50  # custom event names (Pixel Conversion Tracking page)
 
@@ -335,7 +336,7 @@ def _check_hashed(key: str, value: Any, report: _Reporter) -> None:
     elif is_sha256_hex(value):
         if value != value.lower():
             report.error(field, f"{key} must be lowercase hex; lowercase the SHA-256 digest")
-    elif re.fullmatch(r"[0-9a-fA-F]{32}", value):
+    elif _MD5_HEX.fullmatch(value):
         report.error(field, f"{key} looks like an MD5 digest; Meta wants SHA-256 of the normalised value")
     else:
         # Meta answers 100/2804016 "User Parameter Not Hashed" and rejects the request.
