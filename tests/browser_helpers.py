@@ -1,8 +1,7 @@
 """Shared pieces of the browser tests: one Chromium per session, a local web server, folders.
 
 Import the fixtures into a test module (``from tests.browser_helpers import browser, site_server``).
-pytest makes one fixture instance per importing module, so the browser itself is a refcounted
-singleton here: both browser test files share one Chromium, launched once.
+The browser is a refcounted singleton, closed when the last module using it finishes.
 """
 
 from __future__ import annotations
@@ -23,9 +22,12 @@ PIXEL_ID = "1234567890"
 _shared: dict[str, Any] = {"users": 0, "playwright": None, "browser": None}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for every browser test of the session (launched as `validate --site` does).
+    """One headless Chromium per browser test module (launched as `validate --site` does).
+
+    Module scope, not session: Playwright's sync API keeps an asyncio loop running in this thread
+    while it is open, and prompt_toolkit (the wizard tests) refuses to start under a running loop.
 
     conftest.py skips `browser`-marked tests on a machine without Chromium (and refuses to in CI),
     so a launch failure here is a real error.
