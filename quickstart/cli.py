@@ -276,8 +276,9 @@ def _run_validate(folder: str, *, token: str | None = None, as_json: bool = Fals
 @click.option("--plan", is_flag=True, help="Print what would be created, updated or left alone; change nothing.")
 @click.option("--datastream-id", help="The datastream (edge configuration) id for the Web SDK; saved into the folder.")
 @click.option("--create-datastream", is_flag=True,
-              help="Create or fix the datastream through Adobe's UNDOCUMENTED Edge metadata endpoint "
-                   "(edge.adobe.io); opt-in, it may change or refuse at any time.")
+              help="When the folder has no datastream id yet, create the datastream (forwarding to the event "
+                   "forwarding property) through Adobe's UNDOCUMENTED Edge metadata endpoint (edge.adobe.io); "
+                   "opt-in, it may change or refuse at any time.")
 @click.option("--concurrency", type=click.IntRange(1, 16), default=4, show_default=True,
               help="Independent API calls in flight at once.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan or the result as JSON (progress goes to stderr).")

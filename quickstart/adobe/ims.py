@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from quickstart import settings
-from quickstart.errors import InputError, RemoteError
+from quickstart.adobe.reactor import send_with_retries
+from quickstart.errors import InputError, RemoteError, UnreachableError
 
 # Renew this long before IMS says the token expires (tokens live ~24 h), or at half-life for
 # short-lived ones, so a long apply never sends a token that dies in flight.
@@ -52,18 +53,14 @@ class TokenProvider:
     """A cached IMS access token, renewed before it expires; safe to share between threads."""
 
     def __init__(self, credentials: Credentials, session: Any, *, ims_url: str | None = None,
-                 send: Callable[..., Any] | None = None, clock: Callable[[], float] = time.monotonic):
-        from quickstart.adobe.reactor import send_with_retries
-
+                 clock: Callable[[], float] = time.monotonic):
         self.credentials = credentials
         self._session = session
         self._url = (ims_url or settings.ims_url()) + "/ims/token/v3"
-        self._send = send or send_with_retries
         self._clock = clock
         self._lock = threading.Lock()
         self._token: str | None = None
         self._renew_at = 0.0
-        self.tokens_issued = 0
 
     def token(self) -> str:
         with self._lock:
@@ -87,17 +84,20 @@ class TokenProvider:
         }
         started = self._clock()
         # Form body, never the query string: the secret must not end up in a URL or a log.
-        response = self._send(self._session, "POST", self._url, data=form, idempotent=True, what="Adobe IMS")
+        # Asking twice for a token does no harm, so the request counts as idempotent for retries.
+        response = send_with_retries(self._session, "POST", self._url, data=form, idempotent=True, what="Adobe IMS")
         body = _json_or_empty(response)
+        if response.status_code >= 500 or response.status_code == 429:
+            raise UnreachableError(f"Adobe IMS answered {response.status_code} to every try; try again later")
         if response.status_code != 200 or not body.get("access_token"):
-            reason = body.get("error_description") or body.get("error") or f"HTTP {response.status_code}"
+            reason = str(body.get("error_description") or body.get("error") or f"HTTP {response.status_code}")
+            reason = reason.replace(self.credentials.client_secret, "***")
             raise RemoteError(
                 f"Adobe IMS refused the credentials ({reason}); check ADOBE_CLIENT_ID, ADOBE_CLIENT_SECRET "
                 f"and ADOBE_SCOPES against the credential in the Adobe Developer Console")
         lifetime = float(body.get("expires_in") or 86399)
         self._token = str(body["access_token"])
         self._renew_at = started + max(lifetime - RENEW_MARGIN_SECONDS, lifetime / 2)
-        self.tokens_issued += 1
 
 
 def _json_or_empty(response: Any) -> dict[str, Any]:

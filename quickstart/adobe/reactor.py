@@ -21,9 +21,10 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import requests
+import urllib3
 
 from quickstart import settings
 from quickstart.errors import QuickstartError, RemoteError, UnreachableError
@@ -86,12 +87,11 @@ def _retry_after_seconds(response: Any) -> float | None:
 
 
 def _never_reached_server(exc: Exception) -> bool:
-    """True when the request cannot have been processed: the connection itself failed."""
+    """True when the request cannot have been processed: no connection was ever made."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
-    text = repr(exc)
-    return isinstance(exc, requests.exceptions.ConnectionError) and (
-        "NewConnectionError" in text or "Connection refused" in text or "NameResolutionError" in text)
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None  # urllib3's MaxRetryError
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)  # refused, DNS (a subclass), unroutable
 
 
 def send_with_retries(session: Any, method: str, url: str, *, idempotent: bool, what: str,
@@ -259,7 +259,7 @@ class ReactorClient:
         where = f"Reactor {method} {path.split('?')[0]}"
         if status >= 500 or status == 429:
             return UnreachableError(
-                f"{where} kept failing ({status}: {described}); what was done so far is kept, "
+                f"{where} failed ({status}: {described}); what was done so far is kept, "
                 "rerun `quickstart apply` to finish")
         if status == 401:
             return ReactorError(f"{where}: Adobe rejected the access token ({described}); check the "
@@ -312,6 +312,11 @@ class ReactorClient:
         if relationships:
             data["relationships"] = relationships
         document = self.request("POST", path, body={"data": data}) or {}
+        return decode(document.get("data") or {})
+
+    def post(self, path: str) -> dict[str, Any]:
+        """POST without a body (e.g. a build of a library); returns the created resource."""
+        document = self.request("POST", path) or {}
         return decode(document.get("data") or {})
 
     def update(self, type_: str, id_: str, attributes: dict[str, Any] | None = None,

@@ -130,7 +130,7 @@ class FakeAdobe:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self._thread.start()
         return self
 
@@ -568,7 +568,6 @@ class FakeAdobe:
     # -- heads: extensions, data elements, rules, rule components ----------------------------
 
     def _validate_settings(self, package: dict[str, Any], descriptor: str | None, raw: Any, kind: str) -> Any:
-        name = package["attributes"]["name"]
         if raw is None:
             return None
         if not isinstance(raw, str):
@@ -986,6 +985,7 @@ class FakeAdobe:
 class _Handler(BaseHTTPRequestHandler):
     owner: FakeAdobe
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # keep-alive + small writes would otherwise stall ~40 ms a call
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         pass
@@ -1024,8 +1024,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def fake_adobe():
-    """A running fake (IMS + Reactor + Edge metadata); stopped after the test."""
-    with FakeAdobe() as fake:
+    """A running fake (IMS + Reactor + Edge metadata); stopped after the test.
+
+    Secrets and builds are done at the first look, so CLI tests do not sleep through polls;
+    tests of the waiting itself make their own ``FakeAdobe(secret_polls=..., build_polls=...)``.
+    """
+    with FakeAdobe(secret_polls=0, build_polls=0) as fake:
         yield fake
 
 
