@@ -9,6 +9,7 @@ user's copy goes to ``.quickstart/backup/<time>/`` first.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -55,7 +56,7 @@ YAML_HEADERS = {
 @dataclass
 class FileStatus:
     path: str
-    status: str  # create | identical | update | conflict | overwrite
+    status: str  # create | identical | update | conflict | overwrite | kept (a user edit left alone)
 
 
 @dataclass
@@ -163,11 +164,11 @@ def _env_text(existing: str | None, token: str) -> str:
 # Writing
 
 
-def _sha(text: str) -> str:
+def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _read(path: Path) -> str | None:
+def read_text_or_none(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -176,14 +177,14 @@ def _read(path: Path) -> str | None:
         return "\0binary"
 
 
-def _load_manifest(folder: Path) -> dict[str, str]:
+def load_manifest(folder: Path) -> dict[str, str]:
     try:
         return json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8")).get("files", {})
     except (FileNotFoundError, json.JSONDecodeError, OSError, AttributeError):
         return {}
 
 
-def _atomic_write(path: Path, text: str, mode: int | None = None) -> None:
+def atomic_write(path: Path, text: str, mode: int | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -193,21 +194,13 @@ def _atomic_write(path: Path, text: str, mode: int | None = None) -> None:
             handle.write(text)
         os.replace(tmp, path)
     except BaseException:
-        with _suppress():
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
 
 
-class _suppress:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return True
-
-
 def _save_manifest(folder: Path, hashes: dict[str, str]) -> None:
-    _atomic_write(folder / MANIFEST_FILE, json.dumps({"files": dict(sorted(hashes.items()))}, indent=2) + "\n")
+    atomic_write(folder / MANIFEST_FILE, json.dumps({"files": dict(sorted(hashes.items()))}, indent=2) + "\n")
 
 
 def write_generated_file(folder: str | Path, relpath: str, text: str) -> None:
@@ -216,15 +209,19 @@ def write_generated_file(folder: str | Path, relpath: str, text: str) -> None:
     For other commands (``apply`` writing the real embed code, or a datastream id).
     """
     folder = Path(folder)
-    _atomic_write(folder / relpath, text)
-    hashes = _load_manifest(folder)
-    hashes[relpath] = _sha(text)
+    atomic_write(folder / relpath, text)
+    hashes = load_manifest(folder)
+    hashes[relpath] = content_hash(text)
     _save_manifest(folder, hashes)
 
 
 def write_folder(target: str | Path, answers: Answers, *, token: str | None = None, force: bool = False,
-                 dry_run: bool = False) -> WriteResult:
-    """Render ``answers`` into ``target``; see the module docstring for the rules."""
+                 dry_run: bool = False, keep_conflicts: bool = False) -> WriteResult:
+    """Render ``answers`` into ``target``; see the module docstring for the rules.
+
+    ``keep_conflicts`` (for ``apply``, which records what it learned): files the user edited
+    are left alone with status ``kept`` instead of stopping the run.
+    """
     folder = Path(target)
     if folder.exists() and not folder.is_dir():
         raise InputError(f"output {str(folder)!r} exists and is not a folder")
@@ -232,7 +229,7 @@ def write_folder(target: str | Path, answers: Answers, *, token: str | None = No
     files = render_files(answers, folder.name, state)
     if not folder.exists() or not any(folder.iterdir()):
         return _write_new(folder, answers, files, token, dry_run)
-    return _write_existing(folder, answers, files, token, force, dry_run)
+    return _write_existing(folder, answers, files, token, force, dry_run, keep_conflicts)
 
 
 def _write_new(folder: Path, answers: Answers, files: dict[str, str], token: str | None, dry_run: bool) -> WriteResult:
@@ -247,11 +244,11 @@ def _write_new(folder: Path, answers: Answers, files: dict[str, str], token: str
     staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.name}.quickstart-"))
     try:
         for relpath, text in everything.items():
-            _atomic_write(staging / relpath, text)
+            atomic_write(staging / relpath, text)
         if token:
-            _atomic_write(staging / ENV_FILE, _env_text(None, token), mode=0o600)
+            atomic_write(staging / ENV_FILE, _env_text(None, token), mode=0o600)
         (staging / STATE_DIR).mkdir(exist_ok=True)
-        _save_manifest(staging, {relpath: _sha(text) for relpath, text in files.items()})
+        _save_manifest(staging, {relpath: content_hash(text) for relpath, text in files.items()})
         os.chmod(staging, 0o755)
         if folder.exists():  # an empty folder: rename over it
             folder.rmdir()
@@ -263,20 +260,22 @@ def _write_new(folder: Path, answers: Answers, files: dict[str, str], token: str
 
 
 def _write_existing(folder: Path, answers: Answers, files: dict[str, str], token: str | None, force: bool,
-                    dry_run: bool) -> WriteResult:
-    hashes = _load_manifest(folder)
+                    dry_run: bool, keep_conflicts: bool = False) -> WriteResult:
+    hashes = load_manifest(folder)
     result = WriteResult(folder, dry_run=dry_run)
     plan: dict[str, str] = {}
     conflicts = []
     for relpath in sorted(files):
         new = files[relpath]
-        current = _read(folder / relpath)
+        current = read_text_or_none(folder / relpath)
         if current is None:
             status = "create"
         elif current == new:
             status = "identical"
-        elif hashes.get(relpath) == _sha(current):
+        elif hashes.get(relpath) == content_hash(current):
             status = "update"  # ours, unedited: safe to replace
+        elif keep_conflicts and not force:
+            status = "kept"
         else:
             status = "overwrite" if force else "conflict"
             conflicts.append(relpath)
@@ -285,11 +284,11 @@ def _write_existing(folder: Path, answers: Answers, files: dict[str, str], token
             plan[relpath] = new
 
     # The answers file and .gitignore are merged, never conflicts: comments and user lines survive.
-    answers_text = _read(folder / ANSWERS_FILE)
+    answers_text = read_text_or_none(folder / ANSWERS_FILE)
     new_answers = dump_answers(answers, answers_text)
     result.files.append(FileStatus(ANSWERS_FILE, "identical" if answers_text == new_answers else
                                    ("create" if answers_text is None else "update")))
-    gitignore_text = _read(folder / ".gitignore")
+    gitignore_text = read_text_or_none(folder / ".gitignore")
     new_gitignore = _gitignore(gitignore_text)
     result.files.append(FileStatus(".gitignore", "identical" if gitignore_text == new_gitignore else
                                    ("create" if gitignore_text is None else "update")))
@@ -309,17 +308,17 @@ def _write_existing(folder: Path, answers: Answers, files: dict[str, str], token
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(folder / relpath, destination)
     for relpath, text in plan.items():
-        _atomic_write(folder / relpath, text)
-        hashes[relpath] = _sha(text)
+        atomic_write(folder / relpath, text)
+        hashes[relpath] = content_hash(text)
     for relpath in files:
         if (folder / relpath).exists() and relpath not in hashes:
-            hashes[relpath] = _sha(files[relpath])
+            hashes[relpath] = content_hash(files[relpath])
     if answers_text != new_answers:
-        _atomic_write(folder / ANSWERS_FILE, new_answers)
+        atomic_write(folder / ANSWERS_FILE, new_answers)
     if gitignore_text != new_gitignore:
-        _atomic_write(folder / ".gitignore", new_gitignore)
+        atomic_write(folder / ".gitignore", new_gitignore)
     if token:
-        _atomic_write(folder / ENV_FILE, _env_text(_read(folder / ENV_FILE), token), mode=0o600)
+        atomic_write(folder / ENV_FILE, _env_text(read_text_or_none(folder / ENV_FILE), token), mode=0o600)
     (folder / STATE_DIR).mkdir(exist_ok=True)
     _save_manifest(folder, hashes)
     return result

@@ -233,3 +233,18 @@ def test_os_errors_are_one_line_without_traceback(tmp_path):
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert "a-file" in proc.stderr
     assert blocker.read_text() == "not a folder"
+
+
+def test_keep_conflicts_updates_the_rest_and_leaves_user_edits(generated):
+    """What `apply` uses to record a datastream id: untouched files follow, edited ones stay the user's."""
+    from quickstart.answers import Answers, load_answers_file
+    from quickstart.render import write_folder
+
+    readme = generated / "README.md"
+    readme.write_text("mine\n")
+    values = load_answers_file(generated / "quickstart.yaml") | {"datastream_id": "ds-123"}
+    result = write_folder(generated, Answers.from_values(values), keep_conflicts=True)
+    statuses = {f.path: f.status for f in result.files}
+    assert statuses["README.md"] == "kept" and readme.read_text() == "mine\n"
+    assert statuses["tags.yaml"] == "update" and "edgeConfigId: ds-123" in (generated / "tags.yaml").read_text()
+    assert "datastream_id: ds-123" in (generated / "quickstart.yaml").read_text()

@@ -1151,7 +1151,7 @@ def _datastream_instructions(spec: Folder, edge: PropertyApply) -> str:
 
 def _write_state(folder: Path, company_id: str, edge: PropertyApply, web: PropertyApply, result: ApplyResult) -> None:
     """A record of ids (never a secret). Written atomically; other keys in the file are kept."""
-    from quickstart.render import _atomic_write, load_state
+    from quickstart.render import atomic_write, load_state
 
     old = load_state(folder)
     state = dict(old)
@@ -1166,85 +1166,38 @@ def _write_state(folder: Path, company_id: str, edge: PropertyApply, web: Proper
     if {k: v for k, v in state.items() if k != "applied_at"} == {k: v for k, v in old.items() if k != "applied_at"}:
         return  # a run that changed nothing leaves the folder as it was
     state["applied_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    _atomic_write(folder / settings.STATE_FILE, json.dumps(state, indent=2, sort_keys=True) + "\n")
-
-
-def _yaml_scalar(value: str) -> str:
-    """``value`` as ruamel writes it in a mapping, so a rewrite matches what ``update`` renders."""
-    import io
-
-    from ruamel.yaml import YAML
-
-    buffer = io.StringIO()
-    YAML().dump({"k": value}, buffer)
-    return buffer.getvalue().strip()[len("k: "):]
+    atomic_write(folder / settings.STATE_FILE, json.dumps(state, indent=2, sort_keys=True) + "\n")
 
 
 def record_in_folder(spec: Folder, datastream_id: str, embed_url: str | None) -> list[str]:
     """Put what apply learned into the folder's files; return the ones written.
 
-    Generated files that carried PENDING_DATASTREAM_ID get the id. A file we generated and the
-    user left alone is rewritten through ``render.write_generated_file``, which records its new
-    hash, so a later ``quickstart update`` does not take our rewrite for a user edit; a file the
-    user edited keeps being theirs (we only swap the marker, and do not touch its hash).
+    The datastream id goes into quickstart.yaml and the folder is re-rendered by render.py (the
+    embed URL comes from state.json, written just before), so every generated file the user left
+    alone gets the id and the real embed code, and its new hash is recorded. A file the user
+    edited stays theirs; only in their own head.html is the embed script swapped, since pasting
+    that snippet is the next step.
     """
     from quickstart import render
-    from quickstart.answers import Answers, dump_answers
+    from quickstart.answers import Answers
 
-    folder = spec.path
-    written: list[str] = []
-    manifest = render._load_manifest(folder)
-
-    def write(relpath: str, new_text: str, old_text: str | None) -> None:
-        if new_text == old_text:
-            return
-        if old_text is not None and manifest.get(relpath) == render._sha(old_text):
-            render.write_generated_file(folder, relpath, new_text)
-        else:
-            render._atomic_write(folder / relpath, new_text)
-        written.append(relpath)
-
-    answers = None
-    if spec.answers_values is not None:
-        values = dict(spec.answers_values)
-        values["datastream_id"] = datastream_id
-        answers = Answers.from_values(values)
-        answers_path = folder / settings.ANSWERS_FILE
-        old = answers_path.read_text(encoding="utf-8")
-        new = dump_answers(answers, old)
-        if new != old:
-            render._atomic_write(answers_path, new)
-            written.append(settings.ANSWERS_FILE)
-
-    # The marker, or an older id when --datastream-id replaced it.
-    stale = [value for value in [settings.PENDING_DATASTREAM_ID, *datastream_ids_in_folder(spec)] if value != datastream_id]
-    for relpath in sorted(manifest):
-        if relpath == "snippets/head.html":
-            continue
-        old_text = render._read(folder / relpath)
-        if old_text is None:
-            continue
-        new_text = old_text
-        for value in stale:
-            if relpath.endswith((".yaml", ".yml")):
-                new_text = new_text.replace(_yaml_scalar(value), _yaml_scalar(datastream_id))
-            else:
-                new_text = new_text.replace(value, datastream_id)
-        write(relpath, new_text, old_text)
+    if spec.answers_values is None:
+        return []
+    values = dict(spec.answers_values)
+    values["datastream_id"] = datastream_id
+    result = render.write_folder(spec.path, Answers.from_values(values), keep_conflicts=True)
+    written = [f.path for f in result.files if f.status in ("create", "update")]
 
     relpath = "snippets/head.html"
-    old_text = render._read(folder / relpath)
-    code = embed_code(embed_url) if embed_url else None
-    if code and not (old_text and code in old_text and settings.PENDING_EMBED_URL not in old_text):
-        unedited = old_text is not None and manifest.get(relpath) == render._sha(old_text)
+    if embed_url and any(f.path == relpath and f.status == "kept" for f in result.files):
+        path = spec.path / relpath
+        old_text = render.read_text_or_none(path) or ""
         script = re.compile(r'<script src="https://assets\.adobedtm\.com/[^"]*" async></script>')
-        if answers is not None and (unedited or old_text is None):
-            new_text = render.render_files(answers, folder.name, {"embed_url": embed_url})[relpath]
-        elif old_text is not None and script.search(old_text):  # the user's own head.html: swap the script only
-            new_text = script.sub(lambda _: code, old_text, count=1)
-        else:
-            new_text = code + "\n"
-        write(relpath, new_text, old_text)
+        code = embed_code(embed_url)
+        new_text = script.sub(lambda _: code, old_text, count=1) if script.search(old_text) else old_text + code + "\n"
+        if new_text != old_text:
+            render.atomic_write(path, new_text)  # its hash is not recorded: it stays a user edit
+            written.append(relpath)
     return written
 
 
