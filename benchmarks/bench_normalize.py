@@ -18,22 +18,11 @@ import random
 import time
 from typing import Any
 
+from quickstart.catalog import USER_FIELDS
 from quickstart.meta.normalize import PASS_THROUGH_FIELDS, build_user_data
 
-# Extension field -> the SDK's field name for Normalize.normalize_field.
-_SDK_KEYS = {
-    "email": "em",
-    "phone": "ph",
-    "firstName": "fn",
-    "lastName": "ln",
-    "dob": "db",
-    "gender": "ge",
-    "city": "ct",
-    "state": "st",
-    "zip": "zp",
-    "country": "country",
-    "externalId": "external_id",
-}
+# Extension field -> the user_data key, which is also the SDK's field name for Normalize.normalize_field.
+_SDK_KEYS = USER_FIELDS
 
 _CHUNK = 1000
 

@@ -43,7 +43,7 @@ def one_run(records: list[dict[str, str]], client: GraphClient) -> dict[str, flo
     normalized = time.perf_counter()
 
     payloads = []
-    for index, (record_user_data, record) in enumerate(zip(user_data, records)):
+    for index, record_user_data in enumerate(user_data):
         event = events[index % len(events)]
         payloads.append(build_server_event(
             event.name, event_id=str(uuid.uuid4()), event_time=now, event_source_url="https://example.com/",

@@ -508,7 +508,8 @@ def _checks_on_page(page, traffic: Traffic, config: SiteConfig, page_row: CheckR
             data = {**event.sample_custom_data(), "user": dict(catalog.USER_SAMPLES)}
             error = page.evaluate(_FILL_AND_TRACK, [list(config.path_segments), data, event.direct_call])
             if error is None:
-                _wait_until(page, lambda: _event_seen(traffic, event.name, pixel_from, edge_from), wait_seconds)
+                _wait_until(page, lambda name=event.name, p=pixel_from, e=edge_from: _event_seen(traffic, name, p, e),
+                            wait_seconds)
         rows.extend(_event_rows(config, event, traffic, pixel_from, edge_from, satellite, error, wait_seconds))
     return rows
 

@@ -1,6 +1,6 @@
 """Shared pieces of the browser tests: one Chromium per session, a local web server, folders.
 
-Import the fixtures into a test module (``from tests.browser_helpers import browser, site_server``).
+Its fixtures (``browser``, ``site_server``) are registered for every test module by conftest.py.
 The browser is a refcounted singleton, closed when the last module using it finishes.
 """
 

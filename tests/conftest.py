@@ -10,6 +10,9 @@ from click.testing import CliRunner
 
 from quickstart.cli import cli
 
+# The fakes' and the browser's fixtures, available to every test module.
+pytest_plugins = ["tests.fakes.graph_api", "tests.fakes.reactor", "tests.browser_helpers"]
+
 TOKEN = "EAAG-test-token-0123456789abcdefSECRET"
 
 

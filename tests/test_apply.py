@@ -20,7 +20,7 @@ from quickstart.adobe.apply import PollPolicy, apply_folder
 from quickstart.adobe.reactor import RetryPolicy
 from quickstart.cli import cli
 from quickstart.errors import InputError, QuickstartError
-from tests.fakes.reactor import CLIENT_SECRET, FakeAdobe, adobe_env, fake_adobe  # noqa: F401 (fixtures)
+from tests.fakes.reactor import CLIENT_SECRET, FakeAdobe
 
 TOKEN = "EAAG-apply-test-token-0123456789SECRET"
 DATASTREAM_ID = "0f3a2b1c-1111-2222-3333-444455556666"

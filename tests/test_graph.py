@@ -9,8 +9,9 @@ import pytest
 
 from quickstart.errors import ExitCode
 from quickstart.meta import graph
+from quickstart.backoff import parse_retry_after
 from quickstart.meta.graph import GraphClient, GraphRejectedError, GraphUnreachableError
-from tests.fakes.graph_api import GOOD_PIXEL, GOOD_TOKEN, closed_port_url, graph_api  # noqa: F401 (fixtures)
+from tests.fakes.graph_api import GOOD_PIXEL, GOOD_TOKEN
 
 
 def valid_event(name: str = "Lead", **overrides) -> dict:
@@ -182,11 +183,11 @@ def test_closed_port_is_unreachable_after_retries(closed_port_url):
 
 
 def test_retry_after_parsing():
-    assert graph.parse_retry_after("2") == 2.0
-    assert graph.parse_retry_after("0.25") == 0.25
-    assert graph.parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470) == 10.0
-    assert graph.parse_retry_after("soon") is None
-    assert graph.parse_retry_after(None) is None
+    assert parse_retry_after("2") == 2.0
+    assert parse_retry_after("0.25") == 0.25
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470) == 10.0
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
 
 
 def test_masking_never_shows_more_than_a_public_prefix():

@@ -11,7 +11,7 @@ import requests
 from quickstart.adobe import ims
 from quickstart.adobe.reactor import ReactorClient, ReactorError, RetryPolicy
 from quickstart.errors import ExitCode, InputError, RemoteError, UnreachableError
-from tests.fakes.reactor import CLIENT_SECRET, ORG_ID, FakeAdobe, fake_adobe  # noqa: F401 (fixture)
+from tests.fakes.reactor import CLIENT_SECRET, ORG_ID, FakeAdobe
 
 FAST = RetryPolicy(base_delay=0.01, max_delay=0.05)
 

@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 from quickstart import site
 from quickstart.errors import ExitCode
 from quickstart.settings import PENDING_EMBED_URL
-from tests.browser_helpers import PIXEL_ID, browser, generate_folder, site_server  # noqa: F401
+from tests.browser_helpers import PIXEL_ID, generate_folder
 from tests.fakes.site_standins import TAGS_LIBRARY_URL, standin_routes
 
 WAIT = 3.0  # seconds the checks wait for requests; the stand-ins answer at once

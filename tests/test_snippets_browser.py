@@ -16,7 +16,7 @@ import pytest
 
 from quickstart import catalog
 from quickstart.settings import DATA_LAYER_DATA_ELEMENT
-from tests.browser_helpers import browser, data_element, generate_folder, load_yaml, rule_component, site_server  # noqa: F401
+from tests.browser_helpers import data_element, generate_folder, load_yaml, rule_component
 
 pytestmark = pytest.mark.browser
 

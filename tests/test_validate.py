@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from quickstart import catalog, validate
 from quickstart.cli import main
 from quickstart.errors import ExitCode
-from tests.fakes.graph_api import GOOD_PIXEL, GOOD_TOKEN, closed_port_url, graph_api  # noqa: F401 (fixtures)
+from tests.fakes.graph_api import GOOD_PIXEL, GOOD_TOKEN
 
 ALL_EVENTS = len(catalog.EVENTS)
 CLEAN_ENV = {"META_CAPI_ACCESS_TOKEN": None, "META_TEST_EVENT_CODE": None, "META_PIXEL_ID": None}

@@ -15,9 +15,7 @@ What it takes care of (reference/adobe-reactor.md §1, §7):
 
 from __future__ import annotations
 
-import email.utils
 import json
-import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ import requests
 import urllib3
 
 from quickstart import settings
+from quickstart.backoff import backoff_delay, parse_retry_after
 from quickstart.errors import QuickstartError, RemoteError, UnreachableError
 
 JSONAPI = "application/vnd.api+json"
@@ -46,8 +45,7 @@ class RetryPolicy:
     def delay(self, retry_number: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(retry_after, self.max_retry_after)
-        ceiling = min(self.max_delay, self.base_delay * (2 ** retry_number))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)  # "equal jitter": spread, never zero
+        return backoff_delay(retry_number, self.base_delay, self.max_delay)
 
 
 DEFAULT_RETRY = RetryPolicy()
@@ -69,21 +67,6 @@ class CallStats:
                 self.mutating += 1
             if retry:
                 self.retries += 1
-
-
-def _retry_after_seconds(response: Any) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _never_reached_server(exc: Exception) -> bool:
@@ -118,7 +101,7 @@ def send_with_retries(session: Any, method: str, url: str, *, idempotent: bool, 
         retryable = status in (429, 503) or (idempotent and status >= 500)
         if not retryable or last:
             return response
-        time.sleep(policy.delay(attempt, _retry_after_seconds(response)))
+        time.sleep(policy.delay(attempt, parse_retry_after(response.headers.get("Retry-After"))))
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -13,14 +13,13 @@ obeyed. Errors are classified by (code, subcode), never by their localised text.
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import random
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from quickstart import settings
+from quickstart.backoff import backoff_delay, parse_retry_after
 from quickstart.errors import ChecksFailedError, UnreachableError
 
 log = logging.getLogger(__name__)
@@ -164,24 +163,6 @@ def explain(error: GraphError, *, pixel_id: str | None = None) -> str:
     ids = f"code {code}" + (f"/{subcode}" if subcode else "") if code is not None else f"HTTP {error.http_status}"
     trace = f", fbtrace_id {error.fbtrace_id}" if error.fbtrace_id else ""
     return f"{text} ({ids}{trace})"
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def parse_error(http_status: int, body: Any, headers: dict[str, str], secrets: tuple[str, ...]) -> GraphError:
@@ -330,9 +311,7 @@ class GraphClient:
             last_error, attempts=self.max_attempts)
 
     def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with jitter: half fixed, half random, so retries never bunch up."""
-        ceiling = min(self.backoff_cap, self.backoff_base * (2 ** (attempt - 1)))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
+        return backoff_delay(attempt - 1, self.backoff_base, self.backoff_cap)
 
 
 def normalize_version(version: str) -> str:

@@ -19,11 +19,13 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from tests.fakes.server import LocalServer
 
 GOOD_TOKEN = "EAABfakeGraphToken0123456789abcdefXYZ"
 GOOD_PIXEL = "1234567890"
@@ -98,7 +100,7 @@ def _events_of(data: Any) -> list[dict[str, Any]]:
     return events
 
 
-class FakeGraphAPI:
+class FakeGraphAPI(LocalServer):
     """The server's state: who is valid, what is scripted, what was received."""
 
     def __init__(self) -> None:
@@ -109,8 +111,6 @@ class FakeGraphAPI:
         self.request_times: list[float] = []
         self.echo_token_in_errors = False  # to prove the client scrubs what a server sends back
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- scripting ---------------------------------------------------------------------------
 
@@ -131,13 +131,7 @@ class FakeGraphAPI:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "FakeGraphAPI":
+    def handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -152,18 +146,7 @@ class FakeGraphAPI:
             def do_GET(self) -> None:
                 fake._handle(self, "GET")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        name="fake-graph-api", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        return Handler
 
     # -- behaviour ---------------------------------------------------------------------------
 

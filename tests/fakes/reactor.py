@@ -31,13 +31,15 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jsonschema
 import pytest
+
+from tests.fakes.server import LocalServer
 
 MANIFEST_DIR = Path(__file__).resolve().parents[2] / "quickstart" / "extension_manifests"
 
@@ -87,7 +89,7 @@ class Call:
     body: bytes
 
 
-class FakeAdobe:
+class FakeAdobe(LocalServer):
     """The server and its state. Use as a context manager, or start()/stop()."""
 
     def __init__(self, *, latency: float = 0.0, secret_polls: int = 1, build_polls: int = 1,
@@ -117,40 +119,16 @@ class FakeAdobe:
         old = json.loads((MANIFEST_DIR / "facebook-pixel.extension.json").read_text(encoding="utf-8"))
         old["version"] = "1.0.0"
         self.add_package(old)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- life cycle ------------------------------------------------------------------------
 
-    def start(self) -> "FakeAdobe":
+    def handler_class(self) -> type:
         fake = self
 
         class Handler(_Handler):
             owner = fake
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> "FakeAdobe":
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return Handler
 
     def env(self) -> dict[str, str]:
         """The environment that points quickstart at this fake."""
