@@ -150,6 +150,11 @@ def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, datast
     target = output or answers.domain
     if store_token and not token:
         raise InputError("--store-token needs a token: set META_CAPI_ACCESS_TOKEN or use --token-stdin")
+    if run_validation and not answers.test_event_code:
+        raise InputError("--validate needs a test event code (--test-event-code or META_TEST_EVENT_CODE): "
+                         "Meta counts events without one as real")
+    if run_validation and not token and not interactive:
+        raise InputError("--validate needs the access token: set META_CAPI_ACCESS_TOKEN or use --token-stdin")
     result = render.write_folder(target, answers, token=token if store_token else None, force=force)
     click.echo(render.format_result(result))
     click.echo(render.next_steps(result.folder, answers, token_known=token is not None))
@@ -202,7 +207,7 @@ def _fire_test_events(folder: str, token: str | None) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# validate  (BEGIN validate block: owned by the validate helper; the --site branch calls quickstart.site)
+# validate
 
 
 @cli.command()
@@ -266,9 +271,8 @@ def _run_validate(folder: str, *, token: str | None = None, as_json: bool = Fals
     raise click.exceptions.Exit(int(ExitCode.OK if report.ok else ExitCode.REJECTED))
 
 
-# END validate block
 # ---------------------------------------------------------------------------------------------
-# apply  (BEGIN apply block: owned by the apply helper)
+# apply
 
 
 @cli.command()
@@ -322,7 +326,6 @@ def apply(folder, plan, datastream_id, create_datastream, concurrency, as_json):
         click.echo(apply_mod.format_summary(result, folder))
 
 
-# END apply block
 # ---------------------------------------------------------------------------------------------
 
 

@@ -914,8 +914,9 @@ def format_report(report: Report) -> str:
     quality = report.match_quality()
     if quality:
         lines.append("")
-        add = ", ".join(quality["add"][:5]) if quality["add"] else "nothing, every match key is mapped"
-        lines.append(f"Event Match Quality (local estimate): {quality['rating']}; to raise it map: {add}")
+        advice = (f"to raise it, map: {', '.join(quality['add'][:5])}" if quality["add"]
+                  else "every customer-information key is mapped")
+        lines.append(f"Event Match Quality (local estimate): {quality['rating']}; {advice}")
         if quality["filled_by_real_visits"]:
             lines.append(f"  mapped, filled only by real visits: {', '.join(quality['filled_by_real_visits'])}")
         lines.append(f"  ({quality['note']})")

@@ -248,3 +248,13 @@ def test_keep_conflicts_updates_the_rest_and_leaves_user_edits(generated):
     assert statuses["README.md"] == "kept" and readme.read_text() == "mine\n"
     assert statuses["tags.yaml"] == "update" and "edgeConfigId: ds-123" in (generated / "tags.yaml").read_text()
     assert "datastream_id: ds-123" in (generated / "quickstart.yaml").read_text()
+
+
+@pytest.mark.parametrize("extra, env, message", [
+    ([], {"META_CAPI_ACCESS_TOKEN": TOKEN}, "needs a test event code"),
+    (["--test-event-code", "TEST1"], {}, "needs the access token"),
+])
+def test_validate_flag_checks_its_needs_before_writing(tmp_path, runner, extra, env, message):
+    result = run_init(runner, tmp_path / "o", "example.com", "--pixel-id", "1", "--validate", "--yes", *extra, env=env)
+    assert result.exit_code == 2 and message in result.output
+    assert not (tmp_path / "o").exists()
