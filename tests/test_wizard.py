@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 
@@ -87,8 +88,10 @@ pexpect = pytest.importorskip("pexpect")
 def spawn(args, cwd):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("META_", "QUICKSTART_"))}
     env.update(TERM="xterm", COLUMNS="100", LINES="40")
-    return pexpect.spawn(sys.executable, ["-m", "quickstart", *args], cwd=str(cwd), env=env, timeout=20,
-                         encoding="utf-8", dimensions=(40, 100))
+    child = pexpect.spawn(sys.executable, ["-m", "quickstart", *args], cwd=str(cwd), env=env, timeout=20,
+                          encoding="utf-8", dimensions=(40, 100))
+    child.logfile_read = io.StringIO()  # everything the terminal showed, for leak checks
+    return child
 
 
 @pytest.mark.slow
@@ -116,3 +119,27 @@ def test_real_terminal_ctrl_c(tmp_path):
     assert child.exitstatus == 130
     assert "Traceback" not in (child.before or "")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_real_terminal_token_prompt_is_hidden_and_stored_only_with_consent(tmp_path):
+    child = spawn(["init", "example.org", "--pixel-id", "7", "--test-event-code", "TEST9"], tmp_path)
+    child.expect("Data layer path")
+    child.send("\r")
+    child.expect("Meta events")
+    child.send("\r")
+    child.expect("Limited Data Use")
+    child.send("n")
+    child.expect("access token")
+    child.send(TOKEN + "\r")
+    child.expect("Store the token")
+    child.send("y")
+    child.expect("Fire the test events")
+    child.send("n")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    transcript = child.logfile_read.getvalue()
+    assert "Store the token" in transcript  # the transcript is real
+    assert TOKEN not in transcript and TOKEN[:12] not in transcript
+    assert (tmp_path / "example.org" / ".env").read_text().strip() == f"META_CAPI_ACCESS_TOKEN={TOKEN}"
