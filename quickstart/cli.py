@@ -13,6 +13,7 @@ import click
 
 from quickstart import __version__
 from quickstart.errors import ExitCode, InputError, QuickstartError
+from quickstart.settings import PIXEL_ID_ENV, TEST_EVENT_CODE_ENV, TOKEN_ENV
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -64,10 +65,10 @@ def cli() -> None:
 def _answer_options(func):
     """The flags for every answer of DESIGN §2 (init and update share them)."""
     options = [
-        click.option("--pixel-id", envvar="META_PIXEL_ID", show_envvar=True, help="Meta Pixel (dataset) ID, digits only."),
+        click.option("--pixel-id", envvar=PIXEL_ID_ENV, show_envvar=True, help="Meta Pixel (dataset) ID, digits only."),
         click.option("--data-layer-path", help="Where the site puts event data. [default: window.dataLayer.meta]"),
         click.option("--events", help="Comma-separated Meta events, e.g. PageView,AddToCart,Purchase. [default: all 18]"),
-        click.option("--test-event-code", envvar="META_TEST_EVENT_CODE", show_envvar=True, help="Code from Events Manager > Test Events (letters and digits)."),
+        click.option("--test-event-code", envvar=TEST_EVENT_CODE_ENV, show_envvar=True, help="Code from Events Manager > Test Events (letters and digits)."),
         click.option("--ldu/--no-ldu", default=None, help="Send Meta's Limited Data Use flag with every CAPI event. [default: off]"),
         click.option("--datastream-id", help="The Adobe datastream id, if it exists already (else `apply` sets it)."),
     ]
@@ -133,7 +134,7 @@ def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, datast
     values = answers_mod.merge(base, given)
     answers_mod.check_values(values)  # bad input: one line, exit 2, before anything is asked or written
 
-    token = _read_token_from_stdin() if token_stdin else os.environ.get("META_CAPI_ACCESS_TOKEN") or None
+    token = _read_token_from_stdin() if token_stdin else os.environ.get(TOKEN_ENV) or None
     missing = answers_mod.missing_required(values)
     interactive = _interactive() and not token_stdin
     wizard_result = None
