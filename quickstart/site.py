@@ -28,6 +28,7 @@ from quickstart.settings import (
     ANSWERS_FILE,
     CHROMIUM_ENV,
     DEFAULT_CHROMIUM,
+    HEAD_SNIPPET,
     PENDING_EMBED_URL,
 )
 
@@ -36,7 +37,6 @@ PASS, FAIL, SKIP = "pass", "fail", "skip"
 INSTALL_HINT = ("`validate --site` needs Playwright and Chromium: pip install 'quickstart[browser]' "
                 f"and apt-get install chromium (or set {CHROMIUM_ENV} to a Chromium binary)")
 
-HEAD_SNIPPET = "snippets/head.html"
 DEFAULT_WAIT_SECONDS = 10.0  # for the library, the Pixel and the Edge requests after load
 DEFAULT_LOAD_TIMEOUT_SECONDS = 30.0
 

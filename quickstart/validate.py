@@ -31,26 +31,25 @@ from pathlib import Path
 from typing import Any, Literal
 
 from quickstart import catalog
-from quickstart.blueprint.forwarding import CAPI_PACKAGE, SEND_CAPI_DATA
+from quickstart.blueprint.forwarding import CAPI_CONFIG, EDGE_EVENT_DATA, SEND_CAPI_DATA
+from quickstart.blueprint.tags import PIXEL_CONFIG, WEB_SDK_SEND_EVENT
 from quickstart.errors import InputError
 from quickstart.settings import (
     ANSWERS_FILE,
     DATA_LAYER_DATA_ELEMENT,
+    DATA_LAYER_SNIPPET,
+    DATASTREAM_FILE,
     ENV_FILE,
+    FORWARDING_FILE,
     GRAPH_API_VERSION,
+    HEAD_SNIPPET,
+    TAGS_FILE,
     TEST_EVENT_CODE_ENV,
     TOKEN_ENV,
 )
 
-TAGS_FILE = "tags.yaml"
-FORWARDING_FILE = "event-forwarding.yaml"
-DATASTREAM_FILE = "datastream.yaml"
-REQUIRED_FILES = (ANSWERS_FILE, TAGS_FILE, FORWARDING_FILE, DATASTREAM_FILE, "snippets/head.html", "snippets/data-layer.js")
+REQUIRED_FILES = (ANSWERS_FILE, TAGS_FILE, FORWARDING_FILE, DATASTREAM_FILE, HEAD_SNIPPET, DATA_LAYER_SNIPPET)
 
-PIXEL_CONFIG = f"{catalog.PIXEL_PACKAGE}::extensionConfiguration::config"
-CAPI_CONFIG = f"{CAPI_PACKAGE}::extensionConfiguration::config"
-WEB_SDK_SEND_EVENT = "adobe-alloy::actions::send-event"
-EDGE_EVENT_DATA = "arc.event.data"  # what the Web SDK's `data` becomes on the edge
 
 # What the test events pretend the browser was; clearly a test, still a real browser shape.
 SAMPLE_USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -41,11 +41,9 @@ from quickstart.adobe.reactor import (
     ref,
     related_id,
 )
+from quickstart.blueprint.datastream import EVENT_FORWARDING_SERVICE
 from quickstart.errors import InputError, RemoteError
 
-WEB_FILE = "tags.yaml"
-EDGE_FILE = "event-forwarding.yaml"
-DATASTREAM_FILE = "datastream.yaml"
 HOST_TYPE = "akamai"
 SECRET_DATA_ELEMENT_DESCRIPTOR = "core::dataElements::secret"
 NEW = "(new)"  # the id of something a plan would create
@@ -192,11 +190,11 @@ def load_folder(folder: str | Path) -> Folder:
     path = Path(folder)
     if not path.is_dir():
         raise InputError(f"{path} is not a folder")
-    edge = PropertySpec("edge", EDGE_FILE, _load_yaml(path / EDGE_FILE, required=True) or {})
-    web = PropertySpec("web", WEB_FILE, _load_yaml(path / WEB_FILE, required=True) or {})
+    edge = PropertySpec("edge", settings.FORWARDING_FILE, _load_yaml(path / settings.FORWARDING_FILE, required=True) or {})
+    web = PropertySpec("web", settings.TAGS_FILE, _load_yaml(path / settings.TAGS_FILE, required=True) or {})
     _check_spec(edge, "edge")
     _check_spec(web, "web")
-    datastream = _load_yaml(path / DATASTREAM_FILE, required=False) or {}
+    datastream = _load_yaml(path / settings.DATASTREAM_FILE, required=False) or {}
     answers_values = None
     if (path / settings.ANSWERS_FILE).exists():
         from quickstart.answers import load_answers_file
@@ -1121,7 +1119,7 @@ def _ensure_datastream(run: _Run, spec: Folder, edge: PropertyApply, tokens: Any
 
 
 def _forwarding(spec: Folder) -> dict[str, Any]:
-    return ((spec.datastream.get("services") or {}).get("com_adobe_launch_ssf") or {})
+    return ((spec.datastream.get("services") or {}).get(EVENT_FORWARDING_SERVICE) or {})
 
 
 def _datastream_title(spec: Folder) -> str:
@@ -1188,7 +1186,7 @@ def record_in_folder(spec: Folder, datastream_id: str, embed_url: str | None) ->
     result = render.write_folder(spec.path, Answers.from_values(values), keep_conflicts=True)
     written = [f.path for f in result.files if f.status in ("create", "update")]
 
-    relpath = "snippets/head.html"
+    relpath = settings.HEAD_SNIPPET
     if embed_url and any(f.path == relpath and f.status == "kept" for f in result.files):
         path = spec.path / relpath
         old_text = render.read_text_or_none(path) or ""

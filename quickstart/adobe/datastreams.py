@@ -14,10 +14,10 @@ from typing import Any
 
 from quickstart import settings
 from quickstart.adobe.reactor import DEFAULT_RETRY, CallStats, RetryPolicy, send_with_retries
+from quickstart.blueprint.datastream import EVENT_FORWARDING_SERVICE
 from quickstart.errors import RemoteError
 
 RECORDS_PATH = "/metadata/namespaces/edge/datasets/datastreams/records"
-EVENT_FORWARDING_SERVICE = "com_adobe_launch_ssf"
 PAGE_LIMIT = 10  # the service's minimum
 
 

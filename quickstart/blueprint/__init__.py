@@ -11,13 +11,14 @@ from typing import Any
 from quickstart.blueprint.datastream import build_datastream
 from quickstart.blueprint.forwarding import build_forwarding_property
 from quickstart.blueprint.tags import build_tags_property
+from quickstart.settings import DATASTREAM_FILE, FORWARDING_FILE, TAGS_FILE
 
 __all__ = ["build_all", "build_datastream", "build_forwarding_property", "build_tags_property"]
 
 
 def build_all(answers) -> dict[str, dict[str, Any]]:
     return {
-        "tags.yaml": build_tags_property(answers),
-        "event-forwarding.yaml": build_forwarding_property(answers),
-        "datastream.yaml": build_datastream(answers),
+        TAGS_FILE: build_tags_property(answers),
+        FORWARDING_FILE: build_forwarding_property(answers),
+        DATASTREAM_FILE: build_datastream(answers),
     }

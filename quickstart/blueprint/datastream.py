@@ -7,6 +7,8 @@ from typing import Any
 from quickstart.blueprint.common import property_names
 from quickstart.settings import PENDING_DATASTREAM_ID
 
+EVENT_FORWARDING_SERVICE = "com_adobe_launch_ssf"  # the datastream's Event Forwarding service key
+
 
 def build_datastream(answers) -> dict[str, Any]:
     names = property_names(answers.domain)
@@ -18,7 +20,7 @@ def build_datastream(answers) -> dict[str, Any]:
         },
         # The Event Forwarding service; `apply` fills in the property and environment ids.
         "services": {
-            "com_adobe_launch_ssf": {
+            EVENT_FORWARDING_SERVICE: {
                 "enabled": True,
                 "property": names["edge"],
                 "environment": "development",

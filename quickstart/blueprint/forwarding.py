@@ -10,6 +10,8 @@ from quickstart.settings import TOKEN_ENV, TOKEN_SECRET_DATA_ELEMENT
 
 CAPI_PACKAGE = "facebook_conversions_api_extension"
 SEND_CAPI_DATA = f"{CAPI_PACKAGE}::actions::send_capi_data"
+CAPI_CONFIG = f"{CAPI_PACKAGE}::extensionConfiguration::config"
+EDGE_EVENT_DATA = "arc.event.data"  # where the Web SDK's `data` (the site's data layer) arrives on the edge
 
 # conversionData fields the web rule writes -> (edge data element, CAPI action setting)
 CONVERSION_FIELDS: tuple[tuple[str, str, str], ...] = (
@@ -32,7 +34,7 @@ def token(name: str) -> str:
 
 def build_data_elements(answers) -> list[dict[str, Any]]:
     elements = [
-        data_element(name, "core", "core::dataElements::path", {"path": f"arc.event.data.conversionData.{field}"},
+        data_element(name, "core", "core::dataElements::path", {"path": f"{EDGE_EVENT_DATA}.conversionData.{field}"},
                      f"conversionData.{field}, written in the browser by Generate New Event ID.")
         for field, name, _ in CONVERSION_FIELDS
     ]
@@ -42,12 +44,12 @@ def build_data_elements(answers) -> list[dict[str, Any]]:
                                  "The CAPI access token secret; `quickstart apply` links the development secret."))
     for field in catalog.USER_FIELDS:
         elements.append(data_element(catalog.data_element_name(field), "core", "core::dataElements::path",
-                                     {"path": f"arc.event.data.user.{field}"},
+                                     {"path": f"{EDGE_EVENT_DATA}.user.{field}"},
                                      f"Customer information `{field}` (raw or SHA-256; the extension hashes raw values)."))
     used = [param for param in catalog.CUSTOM_DATA_SAMPLES if any(param in e.params for e in answers.chosen_events)]
     for param in used:
         elements.append(data_element(catalog.data_element_name(param), "core", "core::dataElements::path",
-                                     {"path": f"arc.event.data.{param}"}, f"Meta custom_data `{param}`."))
+                                     {"path": f"{EDGE_EVENT_DATA}.{param}"}, f"Meta custom_data `{param}`."))
     return elements
 
 
@@ -89,7 +91,7 @@ def build_forwarding_property(answers) -> dict[str, Any]:
         "secrets": [{"name": names["token_secret"], "type_of": "token", "environment": "development", "env": TOKEN_ENV}],
         "extensions": [
             extension("core"),
-            extension(CAPI_PACKAGE, f"{CAPI_PACKAGE}::extensionConfiguration::config",
+            extension(CAPI_PACKAGE, CAPI_CONFIG,
                       {"pixelId": answers.pixel_id, "accessToken": token(TOKEN_SECRET_DATA_ELEMENT)}),
         ],
         "data_elements": build_data_elements(answers),

@@ -10,6 +10,9 @@ from quickstart.resources import render
 from quickstart.settings import ALLOY_INSTANCE, ARRAY_DATA_LAYERS, DATA_LAYER_DATA_ELEMENT, PENDING_DATASTREAM_ID
 
 EVENT_ID_DATA_ELEMENT = "MetaConversion_EventId"
+PIXEL_CONFIG = f"{catalog.PIXEL_PACKAGE}::extensionConfiguration::config"
+ALLOY_CONFIG = "adobe-alloy::extensionConfiguration::config"
+WEB_SDK_SEND_EVENT = "adobe-alloy::actions::send-event"
 GENERATE_EVENT_ID = "Generate New Event ID"
 
 
@@ -48,7 +51,7 @@ def build_rule(answers, event: catalog.Event) -> dict[str, Any]:
             component(GENERATE_EVENT_ID, "core", "core::actions::custom-code",
                       {"language": "javascript", "source": generate_event_id_source(answers, event)}, 0),
             component(f"Meta Pixel: {event.name}", catalog.PIXEL_PACKAGE, event.pixel_descriptor, pixel_settings(event), 1),
-            component("Web SDK: send event", "adobe-alloy", "adobe-alloy::actions::send-event",
+            component("Web SDK: send event", "adobe-alloy", WEB_SDK_SEND_EVENT,
                       {"instanceName": ALLOY_INSTANCE, "data": token(DATA_LAYER_DATA_ELEMENT)}, 2),
         ],
     }
@@ -85,9 +88,9 @@ def build_tags_property(answers) -> dict[str, Any]:
         "environments": [dict(DEVELOPMENT_ENVIRONMENT)],
         "extensions": [
             extension("core"),
-            extension("adobe-alloy", "adobe-alloy::extensionConfiguration::config",
+            extension("adobe-alloy", ALLOY_CONFIG,
                       {"instances": [{"name": ALLOY_INSTANCE, "edgeConfigId": answers.datastream_id or PENDING_DATASTREAM_ID}]}),
-            extension(catalog.PIXEL_PACKAGE, f"{catalog.PIXEL_PACKAGE}::extensionConfiguration::config",
+            extension(catalog.PIXEL_PACKAGE, PIXEL_CONFIG,
                       {"pixelId": answers.pixel_id}),
         ],
         "data_elements": build_data_elements(answers),
