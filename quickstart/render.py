@@ -208,18 +208,6 @@ def _save_manifest(folder: Path, hashes: dict[str, str]) -> None:
     atomic_write(folder / MANIFEST_FILE, json.dumps({"files": dict(sorted(hashes.items()))}, indent=2) + "\n")
 
 
-def write_generated_file(folder: str | Path, relpath: str, text: str) -> None:
-    """Write a generated file and record it, so a later ``update`` does not call it a user edit.
-
-    For other commands (``apply`` writing the real embed code, or a datastream id).
-    """
-    folder = Path(folder)
-    atomic_write(folder / relpath, text)
-    hashes = load_manifest(folder)
-    hashes[relpath] = content_hash(text)
-    _save_manifest(folder, hashes)
-
-
 def write_folder(target: str | Path, answers: Answers, *, token: str | None = None, force: bool = False,
                  dry_run: bool = False, keep_conflicts: bool = False) -> WriteResult:
     """Render ``answers`` into ``target``; see the module docstring for the rules.

@@ -215,17 +215,12 @@ def _alloy_instances(web: PropertySpec) -> list[dict[str, Any]]:
     return []
 
 
-def datastream_ids_in_folder(folder: Folder) -> list[str]:
-    """The datastream ids the folder carries: answers, datastream.yaml, then tags.yaml."""
+def datastream_id_from_folder(folder: Folder) -> str | None:
+    """The datastream id the folder carries, first found in: answers, datastream.yaml, tags.yaml."""
     candidates = [(folder.answers_values or {}).get("datastream_id"),
                   (folder.datastream.get("datastream") or {}).get("id")]
     candidates += [instance.get("edgeConfigId") for instance in _alloy_instances(folder.web)]
-    return [value for value in map(_real, candidates) if value]
-
-
-def datastream_id_from_folder(folder: Folder) -> str | None:
-    found = datastream_ids_in_folder(folder)
-    return found[0] if found else None
+    return next((value for value in map(_real, candidates) if value), None)
 
 
 # ---------------------------------------------------------------------------------------------
