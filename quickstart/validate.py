@@ -775,7 +775,8 @@ def dry_run_request(test_events: list[TestEvent], *, pixel_id: str, token: str |
     """The exact requests a send would make, with the token masked."""
     from quickstart import settings
     from quickstart.meta.events import MAX_EVENTS_PER_REQUEST, batches
-    from quickstart.meta.graph import mask_token, normalize_version
+    from quickstart.meta.graph import normalize_version
+    from quickstart.redaction import mask_token
 
     url = f"{(base_url or settings.graph_url()).rstrip('/')}/{normalize_version(graph_version)}/{pixel_id}/events"
     requests = []

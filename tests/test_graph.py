@@ -10,6 +10,7 @@ import pytest
 from quickstart.errors import ExitCode
 from quickstart.meta import graph
 from quickstart.backoff import parse_retry_after
+from quickstart.redaction import mask_token, redact
 from quickstart.meta.graph import GraphClient, GraphRejectedError, GraphUnreachableError
 from tests.fakes.graph_api import GOOD_PIXEL, GOOD_TOKEN
 
@@ -191,7 +192,7 @@ def test_retry_after_parsing():
 
 
 def test_masking_never_shows_more_than_a_public_prefix():
-    assert graph.mask_token(GOOD_TOKEN) == "EAAB…(redacted)"
-    assert graph.mask_token("short") == "…(redacted)"
-    assert graph.redact(f"token={GOOD_TOKEN}&x", [GOOD_TOKEN]) == "token=(redacted)&x"
+    assert mask_token(GOOD_TOKEN) == "EAAB…(redacted)"
+    assert mask_token("short") == "…(redacted)"
+    assert redact(f"token={GOOD_TOKEN}&x", [GOOD_TOKEN]) == "token=(redacted)&x"
     assert GOOD_TOKEN not in repr(GraphClient(GOOD_TOKEN))

@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping
 from quickstart import settings
 from quickstart.adobe.reactor import send_with_retries
 from quickstart.errors import InputError, RemoteError, UnreachableError
+from quickstart.redaction import redact
 
 # Renew this long before IMS says the token expires (tokens live ~24 h), or at half-life for
 # short-lived ones, so a long apply never sends a token that dies in flight.
@@ -91,7 +92,7 @@ class TokenProvider:
             raise UnreachableError(f"Adobe IMS answered {response.status_code} to every try; try again later")
         if response.status_code != 200 or not body.get("access_token"):
             reason = str(body.get("error_description") or body.get("error") or f"HTTP {response.status_code}")
-            reason = reason.replace(self.credentials.client_secret, "***")
+            reason = redact(reason, [self.credentials.client_secret])
             raise RemoteError(
                 f"Adobe IMS refused the credentials ({reason}); check ADOBE_CLIENT_ID, ADOBE_CLIENT_SECRET "
                 f"and ADOBE_SCOPES against the credential in the Adobe Developer Console")

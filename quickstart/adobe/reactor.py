@@ -26,6 +26,7 @@ import urllib3
 
 from quickstart import settings
 from quickstart.backoff import backoff_delay, parse_retry_after
+from quickstart.redaction import redact
 from quickstart.errors import QuickstartError, RemoteError, UnreachableError
 
 JSONAPI = "application/vnd.api+json"
@@ -253,9 +254,7 @@ class ReactorClient:
         return ReactorError(f"{where} refused ({status}): {described}", status, errors)
 
     def _scrub(self, text: str) -> str:
-        for value in self._redact:
-            text = text.replace(value, "***")
-        return text
+        return redact(text, self._redact)
 
     # -- resources --------------------------------------------------------------------------
 

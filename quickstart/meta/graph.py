@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from quickstart import settings
 from quickstart.backoff import backoff_delay, parse_retry_after
+from quickstart.redaction import redact
 from quickstart.errors import ChecksFailedError, UnreachableError
 
 log = logging.getLogger(__name__)
@@ -34,27 +35,6 @@ TRANSIENT_CODES = frozenset({1, 2, 4, 17, 341, 613})
 THROTTLING_CODES = frozenset({4, 17, 341, 613}) | frozenset(range(80000, 80015))
 TOKEN_ERROR_CODE = 190
 TOKEN_HINT = "generate a new one in Events Manager > your pixel > Settings > Generate access token"
-
-
-def mask_token(token: str | None) -> str:
-    """How a token may be shown: its first four characters at most, e.g. ``EAAB…(redacted)``."""
-    if not token:
-        return "(none)"
-    # A short value would be given away by its prefix; long Meta tokens start with a public EAA.. tag.
-    prefix = token[:4] if len(token) >= 20 else ""
-    return f"{prefix}…(redacted)"
-
-
-def redact(text: str, secrets: tuple[str, ...] | list[str]) -> str:
-    """``text`` with every secret (also percent-encoded) replaced by ``(redacted)``."""
-    from urllib.parse import quote, quote_plus
-
-    for secret in secrets:
-        if not secret:
-            continue
-        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
-            text = text.replace(form, "(redacted)")
-    return text
 
 
 # ---------------------------------------------------------------------------------------------
