@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from quickstart.cli import cli
+from quickstart.settings import CHROMIUM_ENV, DEFAULT_CHROMIUM
 
 # The fakes' and the browser's fixtures, available to every test module.
 pytest_plugins = ["tests.fakes.graph_api", "tests.fakes.reactor", "tests.browser_helpers"]
@@ -43,7 +44,7 @@ def generated(tmp_path, runner) -> Path:
     return folder
 
 
-CHROMIUM = os.environ.get("QUICKSTART_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get(CHROMIUM_ENV, DEFAULT_CHROMIUM)  # read before _clean_env clears QUICKSTART_*
 
 
 def browser_missing() -> str | None:
