@@ -83,6 +83,18 @@ def validate_datastream_id(value: str | None) -> str | None:
     return raw
 
 
+def validate_default_country(value: str | None) -> str | None:
+    """ISO 3166-1 alpha-2, stored uppercase; None when not given (national phones are then left out)."""
+    if value is None or str(value).strip() == "":
+        return None
+    raw = str(value).strip()
+    from quickstart.meta.browser_tables import browser_tables
+
+    if not (len(raw) == 2 and raw.isascii() and raw.lower() in browser_tables()["alpha2"]):
+        raise InputError(f"default country {raw[:40]!r} must be an ISO 3166-1 alpha-2 code, e.g. US, GB or DE")
+    return raw.upper()
+
+
 def validate_events(value: str | list[str] | tuple[str, ...]) -> list[str]:
     items = value.split(",") if isinstance(value, str) else list(value)
     names = [str(item).strip() for item in items if str(item).strip()]
@@ -115,6 +127,7 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "events": validate_events,
     "test_event_code": validate_test_event_code,
     "ldu": validate_ldu,
+    "default_country": validate_default_country,
     "datastream_id": validate_datastream_id,
 }
 FLAGS = {
@@ -124,6 +137,7 @@ FLAGS = {
     "events": "--events",
     "test_event_code": "--test-event-code",
     "ldu": "--ldu/--no-ldu",
+    "default_country": "--default-country",
     "datastream_id": "--datastream-id",
 }
 REQUIRED = ("domain", "pixel_id")
@@ -137,6 +151,7 @@ class Answers:
     events: list[str] = field(default_factory=lambda: list(catalog.EVENT_NAMES))
     test_event_code: str | None = None
     ldu: bool = False
+    default_country: str | None = None  # gives national phone numbers their country code
     datastream_id: str | None = None
 
     @classmethod
@@ -164,6 +179,7 @@ class Answers:
             "events": list(self.events),
             "test_event_code": self.test_event_code,
             "ldu": self.ldu,
+            "default_country": self.default_country,
             "datastream_id": self.datastream_id,
         }
 
@@ -176,7 +192,7 @@ def check_values(values: dict[str, Any]) -> dict[str, Any]:
     clean = {}
     for key, value in values.items():
         if value is None and key not in REQUIRED:
-            clean[key] = None if key in ("test_event_code", "datastream_id") else VALIDATORS[key](_default(key))
+            clean[key] = None if key in ("test_event_code", "datastream_id", "default_country") else VALIDATORS[key](_default(key))
             continue
         if value is None:
             continue

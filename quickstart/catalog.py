@@ -19,16 +19,16 @@ class Event:
     pixel_action: str  # the Meta Pixel extension action (delegate name)
     params: tuple[str, ...]  # custom_data keys the site may fill (all accepted by the Pixel action)
     required: tuple[str, ...] = ()  # custom_data keys Meta requires for this event
-    fires_on_load: bool = False  # PageView fires on Library Loaded; the rest on a direct call
+    fires_on_load: bool = False  # PageView also fires on Library Loaded (the direct call is for SPA navigation)
 
     @property
     def rule_name(self) -> str:
         return f"MetaConversion_{self.name}"
 
     @property
-    def direct_call(self) -> str | None:
-        """The `_satellite.track()` identifier that fires this event's rule."""
-        return None if self.fires_on_load else self.rule_name
+    def direct_call(self) -> str:
+        """The `_satellite.track()` identifier that fires this event's rule (metaConversion.track's target)."""
+        return self.rule_name
 
     @property
     def pixel_descriptor(self) -> str:

@@ -70,6 +70,8 @@ def _answer_options(func):
         click.option("--events", help="Comma-separated Meta events, e.g. PageView,AddToCart,Purchase. [default: all 18]"),
         click.option("--test-event-code", envvar=TEST_EVENT_CODE_ENV, show_envvar=True, help="Code from Events Manager > Test Events (letters and digits)."),
         click.option("--ldu/--no-ldu", default=None, help="Send Meta's Limited Data Use flag with every CAPI event. [default: off]"),
+        click.option("--default-country", help="ISO country code (e.g. US) for customers' national phone numbers "
+                                               "without a country code; without it the browser leaves such numbers out."),
         click.option("--datastream-id", help="The Adobe datastream id, if it exists already (else `apply` sets it)."),
     ]
     for option in reversed(options):
@@ -110,7 +112,7 @@ def _interactive() -> bool:
 @click.option("--store-token", is_flag=True, help="Store the token in <folder>/.env (mode 0600, gitignored).")
 @click.option("--force", is_flag=True, help="Overwrite files you edited (a backup goes to .quickstart/backup/).")
 @click.option("--validate", "run_validation", is_flag=True, help="Fire the test events at Meta when done (needs token and test event code).")
-def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, datastream_id, output, answers_file, yes, token_stdin, store_token, force, run_validation):
+def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, default_country, datastream_id, output, answers_file, yes, token_stdin, store_token, force, run_validation):
     """Write the folder with every artifact for DOMAIN.
 
     Asks for what is missing when run in a terminal; otherwise takes flags and fails with the
@@ -129,7 +131,8 @@ def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, datast
     from quickstart import render
 
     given = _flag_values(domain=domain, pixel_id=pixel_id, data_layer_path=data_layer_path, events=events,
-                         test_event_code=test_event_code, ldu=ldu, datastream_id=datastream_id)
+                         test_event_code=test_event_code, ldu=ldu, default_country=default_country,
+                         datastream_id=datastream_id)
     base = answers_mod.load_answers_file(answers_file) if answers_file else {}
     values = answers_mod.merge(base, given)
     answers_mod.check_values(values)  # bad input: one line, exit 2, before anything is asked or written
@@ -170,7 +173,7 @@ def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, datast
 @_answer_options
 @click.option("--force", is_flag=True, help="Overwrite files you edited (a backup goes to .quickstart/backup/).")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing (exit 1 if something would).")
-def update(folder, pixel_id, data_layer_path, events, test_event_code, ldu, datastream_id, force, dry_run):
+def update(folder, pixel_id, data_layer_path, events, test_event_code, ldu, default_country, datastream_id, force, dry_run):
     """Re-render FOLDER from its quickstart.yaml, with a status per file.
 
     Change an answer by editing quickstart.yaml or with a flag (the flag is saved into
@@ -187,7 +190,8 @@ def update(folder, pixel_id, data_layer_path, events, test_event_code, ldu, data
     from quickstart import render
 
     given = _flag_values(pixel_id=pixel_id, data_layer_path=data_layer_path, events=events,
-                         test_event_code=test_event_code, ldu=ldu, datastream_id=datastream_id)
+                         test_event_code=test_event_code, ldu=ldu, default_country=default_country,
+                         datastream_id=datastream_id)
     answers_mod.check_values(given)
     base = answers_mod.load_answers_file(os.path.join(folder, "quickstart.yaml"))
     values = answers_mod.merge(base, given)

@@ -25,11 +25,11 @@ from quickstart import __version__, catalog
 from quickstart.answers import Answers, dump_answers
 from quickstart.blueprint import build_all
 from quickstart.blueprint.common import property_names
+from quickstart.blueprint.tags import site_queue_context
 from quickstart.errors import ConflictError, InputError
 from quickstart.resources import render as render_template
 from quickstart.settings import (
     ANSWERS_FILE,
-    ARRAY_DATA_LAYERS,
     DATA_LAYER_SNIPPET,
     DATASTREAM_FILE,
     ENV_FILE,
@@ -38,6 +38,7 @@ from quickstart.settings import (
     MANIFEST_FILE,
     PENDING_DATASTREAM_ID,
     PENDING_EMBED_URL,
+    SITE_TYPES_SNIPPET,
     STATE_DIR,
     STATE_FILE,
     TAGS_FILE,
@@ -108,29 +109,18 @@ def load_state(folder: str | Path) -> dict[str, Any]:
         return {}
 
 
-def _layer_expr(segments: list[str]) -> str:
-    """``["dataLayer"]["meta"]``: bracket notation with JSON-quoted names, safe for any identifier."""
-    return "".join(f"[{json.dumps(segment)}]" for segment in segments)
-
-
 def data_layer_blocks(answers: Answers) -> list[dict[str, Any]]:
-    segments = answers.path_segments
-    prefixes = [(_layer_expr(segments[:i]), "[]" if i == 1 and segments[0] in ARRAY_DATA_LAYERS else "{}")
-                for i in range(1, len(segments))]
-    blocks = []
-    for event in answers.chosen_events:
-        data: dict[str, Any] = event.sample_custom_data()
-        data["user"] = dict(catalog.USER_SAMPLES)
-        blocks.append({
-            "event_name": event.name,
-            "required": event.required,
-            "fires_on_load": event.fires_on_load,
-            "direct_call": event.direct_call,
-            "prefixes": prefixes,
-            "layer": _layer_expr(segments),
-            "data": data,
-        })
-    return blocks
+    """One block of snippets/data-layer.js per chosen event: its name and sample payload."""
+    return [{"event_name": event.name, "required": event.required, "fires_on_load": event.fires_on_load,
+             "payload": sample_payload(event)} for event in answers.chosen_events]
+
+
+def sample_payload(event: catalog.Event) -> dict[str, Any]:
+    """What a site passes to metaConversion.track() for `event`: the catalog samples and raw
+    customer information (hashed in the browser before anything leaves the page)."""
+    payload: dict[str, Any] = event.sample_custom_data()
+    payload["user"] = dict(catalog.USER_SAMPLES)
+    return payload
 
 
 def render_files(answers: Answers, folder_name: str, state: dict[str, Any] | None = None) -> dict[str, str]:
@@ -140,12 +130,16 @@ def render_files(answers: Answers, folder_name: str, state: dict[str, Any] | Non
     documents = build_all(answers)
     files = {name: _yaml_text(doc, YAML_HEADERS[name]) for name, doc in documents.items()}
     embed_url = state.get("embed_url") or PENDING_EMBED_URL
+    queue = site_queue_context(answers)
     files[HEAD_SNIPPET] = render_template(
         "head.html.j2", domain=answers.domain, property_name=names["web"], environment="development",
-        embed_url=embed_url, pending=embed_url == PENDING_EMBED_URL)
+        embed_url=embed_url, pending=embed_url == PENDING_EMBED_URL, ldu=answers.ldu, **queue)
     files[DATA_LAYER_SNIPPET] = render_template(
         "data-layer.js.j2", domain=answers.domain, data_layer_path=answers.data_layer_path,
-        blocks=data_layer_blocks(answers))
+        blocks=data_layer_blocks(answers), user_fields=list(catalog.USER_FIELDS))
+    files[SITE_TYPES_SNIPPET] = render_template(
+        "metaConversion.d.ts.j2", events=answers.chosen_events, params=list(catalog.CUSTOM_DATA_SAMPLES),
+        user_fields=list(catalog.USER_FIELDS))
     files["README.md"] = render_template(
         "README.md.j2", version=__version__, domain=answers.domain, names=names, pixel_id=answers.pixel_id,
         data_layer_path=answers.data_layer_path, test_event_code=answers.test_event_code, ldu=answers.ldu,

@@ -32,6 +32,7 @@ ALLOY_INSTANCE = "alloy"
 TOKEN_SECRET_DATA_ELEMENT = "MetaConversion_AccessToken"
 DATA_LAYER_DATA_ELEMENT = "MetaConversion_DataLayer"
 RULE_PREFIX = "MetaConversion_"
+SETUP_RULE = "MetaConversion_Setup"  # Library Loaded: installs the shared runtime, delivers the site queue
 
 ANSWERS_FILE = "quickstart.yaml"
 TAGS_FILE = "tags.yaml"
@@ -39,6 +40,7 @@ FORWARDING_FILE = "event-forwarding.yaml"
 DATASTREAM_FILE = "datastream.yaml"
 HEAD_SNIPPET = "snippets/head.html"
 DATA_LAYER_SNIPPET = "snippets/data-layer.js"
+SITE_TYPES_SNIPPET = "snippets/metaConversion.d.ts"  # TypeScript declaration of the site API
 STATE_DIR = ".quickstart"
 STATE_FILE = ".quickstart/state.json"
 MANIFEST_FILE = ".quickstart/manifest.json"

@@ -64,6 +64,9 @@ def answer_questions(values: dict[str, Any], ask_optional: bool) -> list[Questio
             questions.append(Question("test_event_code", "text", "Test event code (optional, Events Manager > Test Events):", ""))
         if "ldu" not in values:
             questions.append(Question("ldu", "confirm", "Send Meta's Limited Data Use flag (US state privacy laws)?", False))
+        if "default_country" not in values:
+            questions.append(Question("default_country", "text",
+                                      "Country of customers' national phone numbers (ISO code, e.g. US; empty: none):", ""))
     return questions
 
 

@@ -59,13 +59,17 @@ def browser_missing() -> str | None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Browser tests skip on a machine without Chromium, except in CI, where they must run."""
-    reason = browser_missing()
-    if reason is None:
-        return
-    if os.environ.get("QUICKSTART_REQUIRE_BROWSER") == "1" and any("browser" in item.keywords for item in items):
-        raise pytest.UsageError(f"browser tests are required here (QUICKSTART_REQUIRE_BROWSER=1) but {reason}")
-    skip = pytest.mark.skip(reason=reason)
-    for item in items:
-        if "browser" in item.keywords:
-            item.add_marker(skip)
+    """Browser and engine tests skip on a machine without Chromium or Adobe's engines, except in
+    CI (QUICKSTART_REQUIRE_BROWSER=1), where they must run."""
+    from tests.engines import engines_missing
+
+    required = os.environ.get("QUICKSTART_REQUIRE_BROWSER") == "1"
+    for marker, reason in (("browser", browser_missing()), ("engines", engines_missing())):
+        if reason is None:
+            continue
+        if required and any(marker in item.keywords for item in items):
+            raise pytest.UsageError(f"{marker} tests are required here (QUICKSTART_REQUIRE_BROWSER=1) but {reason}")
+        skip = pytest.mark.skip(reason=reason)
+        for item in items:
+            if marker in item.keywords:
+                item.add_marker(skip)

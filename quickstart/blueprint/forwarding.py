@@ -1,4 +1,15 @@
-"""The event forwarding (edge) property: Meta Conversions API, one rule per chosen event."""
+"""The event forwarding (edge) property: Meta Conversions API, one rule per chosen event.
+
+How it runs in turbine-edge, Core edge and the Meta CAPI extension (reference/adobe-runtime.md
+§5-6): the Web SDK's ``data`` (the event's snapshot) arrives as ``arc.event.data``; each rule's
+condition picks its event by ``conversionData.eventName``; the send_capi_data action gets
+- customer information already normalised and SHA-256 hashed in the browser, which the
+  extension passes through (its own normalisation is weaker than Meta's, and throws on lists);
+- ``customData`` from one custom-code element that drops empty keys and keeps ``0`` (Core's
+  path element turns 0, false and "" into null);
+- the test event code only on a development build (a custom-code element that reads the
+  build's environment), so staging and production never send test events.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +17,16 @@ from typing import Any
 
 from quickstart import catalog
 from quickstart.blueprint.common import DEVELOPMENT_ENVIRONMENT, component, data_element, extension, property_names
+from quickstart.resources import render
 from quickstart.settings import TOKEN_ENV, TOKEN_SECRET_DATA_ELEMENT
 
 CAPI_PACKAGE = "facebook_conversions_api_extension"
 SEND_CAPI_DATA = f"{CAPI_PACKAGE}::actions::send_capi_data"
 CAPI_CONFIG = f"{CAPI_PACKAGE}::extensionConfiguration::config"
-EDGE_EVENT_DATA = "arc.event.data"  # where the Web SDK's `data` (the site's data layer) arrives on the edge
+EDGE_EVENT_DATA = "arc.event.data"  # where the Web SDK's `data` (the event's snapshot) arrives on the edge
+PATH_ELEMENT = "core::dataElements::path"
+CUSTOM_CODE_ELEMENT = "core::dataElements::custom-code"
+VALUE_COMPARISON = "core::conditions::value-comparison"
 
 # conversionData fields the web rule writes -> (edge data element, CAPI action setting)
 CONVERSION_FIELDS: tuple[tuple[str, str, str], ...] = (
@@ -25,6 +40,11 @@ CONVERSION_FIELDS: tuple[tuple[str, str, str], ...] = (
 )
 EVENT_NAME_DATA_ELEMENT = "MetaConversion_EventName"
 CLIENT_IP_DATA_ELEMENT = "MetaConversion_ClientIp"
+CUSTOM_DATA_ELEMENT = "MetaConversion_CustomData"
+TEST_EVENT_CODE_ELEMENT = "MetaConversion_TestEventCode"
+HASHED_USER = f"{EDGE_EVENT_DATA}.conversionData.user"  # {em, ph, ...}: SHA-256 digests from the browser
+# The environment whose builds send the test event code (staging and production never do).
+TEST_ENVIRONMENT = "development"
 
 
 def token(name: str) -> str:
@@ -32,9 +52,22 @@ def token(name: str) -> str:
     return "{{" + name + "}}"
 
 
+def used_params(answers) -> list[str]:
+    """The custom_data keys of the chosen events, in catalog order."""
+    return [param for param in catalog.CUSTOM_DATA_SAMPLES if any(param in e.params for e in answers.chosen_events)]
+
+
+def custom_data_source(params: list[str]) -> str:
+    return render("edge-custom-data.js.j2", params=params)
+
+
+def test_event_code_source(code: str) -> str:
+    return render("edge-test-event-code.js.j2", code=code, environment=TEST_ENVIRONMENT)
+
+
 def build_data_elements(answers) -> list[dict[str, Any]]:
     elements = [
-        data_element(name, "core", "core::dataElements::path", {"path": f"{EDGE_EVENT_DATA}.conversionData.{field}"},
+        data_element(name, "core", PATH_ELEMENT, {"path": f"{EDGE_EVENT_DATA}.conversionData.{field}"},
                      f"conversionData.{field}, written in the browser by Generate New Event ID.")
         for field, name, _ in CONVERSION_FIELDS
     ]
@@ -42,14 +75,19 @@ def build_data_elements(answers) -> list[dict[str, Any]]:
                                  "The visitor's IP address as the Edge Network saw it."))
     elements.append(data_element(TOKEN_SECRET_DATA_ELEMENT, "core", "core::dataElements::secret", {"secrets": {}},
                                  "The CAPI access token secret; `quickstart apply` links the development secret."))
-    for field in catalog.USER_FIELDS:
-        elements.append(data_element(catalog.data_element_name(field), "core", "core::dataElements::path",
-                                     {"path": f"{EDGE_EVENT_DATA}.user.{field}"},
-                                     f"Customer information `{field}` (raw or SHA-256; the extension hashes raw values)."))
-    used = [param for param in catalog.CUSTOM_DATA_SAMPLES if any(param in e.params for e in answers.chosen_events)]
-    for param in used:
-        elements.append(data_element(catalog.data_element_name(param), "core", "core::dataElements::path",
-                                     {"path": f"{EDGE_EVENT_DATA}.{param}"}, f"Meta custom_data `{param}`."))
+    for field, key in catalog.USER_FIELDS.items():
+        elements.append(data_element(catalog.data_element_name(field), "core", PATH_ELEMENT,
+                                     {"path": f"{HASHED_USER}.{key}"},
+                                     f"Customer information `{key}`: a SHA-256 digest made in the browser."))
+    params = used_params(answers)
+    if params:
+        elements.append(data_element(CUSTOM_DATA_ELEMENT, "core", CUSTOM_CODE_ELEMENT,
+                                     {"source": custom_data_source(params)},
+                                     "Meta custom_data: the event's parameters that have a value, 0 included."))
+    if answers.test_event_code:
+        elements.append(data_element(TEST_EVENT_CODE_ELEMENT, "core", CUSTOM_CODE_ELEMENT,
+                                     {"source": test_event_code_source(answers.test_event_code)},
+                                     "The test event code on development builds; nothing elsewhere."))
     return elements
 
 
@@ -62,12 +100,12 @@ def capi_settings(answers, event: catalog.Event) -> dict[str, Any]:
     for field in catalog.USER_FIELDS:
         settings[field] = token(catalog.data_element_name(field))
     if event.params:
-        settings["customData"] = {param: token(catalog.data_element_name(param)) for param in event.params}
+        settings["customData"] = token(CUSTOM_DATA_ELEMENT)
     if answers.ldu:
         settings["lduEnabled"] = True
     if answers.test_event_code:
         settings["isTestEvent"] = True
-        settings["testEventCode"] = answers.test_event_code
+        settings["testEventCode"] = token(TEST_EVENT_CODE_ELEMENT)
     return settings
 
 
@@ -75,7 +113,7 @@ def build_rule(answers, event: catalog.Event) -> dict[str, Any]:
     return {
         "name": event.rule_name,
         "components": [
-            component(f"Event name is {event.name}", "core", "core::conditions::value-comparison",
+            component(f"Event name is {event.name}", "core", VALUE_COMPARISON,
                       {"leftOperand": token(EVENT_NAME_DATA_ELEMENT), "comparison": {"operator": "equals"},
                        "rightOperand": event.name}, 0),
             component(f"Send {event.name} to Meta CAPI", CAPI_PACKAGE, SEND_CAPI_DATA, capi_settings(answers, event), 0),

@@ -179,6 +179,26 @@ def build_user_data(raw: Mapping[str, Any], *, default_country: str = "US") -> d
     return user_data
 
 
+def browser_user_data(raw: Mapping[str, Any], *, default_country: str | None) -> dict[str, str]:
+    """The hashed customer information the browser runtime (snippets/runtime.js.j2) sends: one
+    digest per key, the first value of a list that normalises (the CAPI extension throws on a
+    list), keyed by Meta's names. Without a default country, a national phone number (no "+")
+    is left out: the browser cannot know its country code.
+
+    The same rules as ``build_user_data``; tests hold the JavaScript to this function."""
+    by_key = _by_user_data_key({field: value for field, value in raw.items() if field in _FIELD_TO_KEY
+                                or field in USER_DATA_KEYS})
+    region = _record_region(by_key.get("country"), (default_country or "").upper())
+    user_data: dict[str, str] = {}
+    for key in USER_DATA_KEYS:
+        for item in _as_list(by_key.get(key)):
+            digest = _hash_item(key, item, region) if isinstance(item, (str, int)) and not isinstance(item, bool) else None
+            if digest is not None:
+                user_data[key] = digest
+                break
+    return user_data
+
+
 def unusable_user_fields(raw: Mapping[str, Any], *, default_country: str = "US") -> list[str]:
     """The fields of `raw` that hold a value `build_user_data` had to drop as invalid.
 
@@ -236,6 +256,8 @@ def _normalize_phone(text: str, region: str) -> str | None:
 
 
 def _phone_with_country_code(text: str, region: str) -> str | None:
+    if not region and not text.lstrip("( ").startswith("+"):
+        return None  # a national number and no country to read it in: any country code is a guess
     """Digits with the country code, the way Meta wants them (no +, no leading zeros).
 
     A number with + (or the region's international prefix, or 00) keeps its own country
