@@ -242,22 +242,23 @@ def test_plan_changes_nothing_and_shows_what_would_change(make_folder, adobe_env
     assert "create    rule MetaConversion_Purchase" in plan.stdout
 
     assert run_apply(folder, "--datastream-id", DATASTREAM_ID).exit_code == 0
-    tags = folder / "tags.yaml"
-    tags.write_text(tags.read_text().replace("path: window.dataLayer.meta.value", "path: window.dataLayer.meta.price"))
+    edge = folder / "event-forwarding.yaml"
+    edge.write_text(edge.read_text().replace("path: arc.event.data.conversionData.eventTime",
+                                             "path: arc.event.data.conversionData.eventTimestamp"))
     before = file_hashes(folder)
     fake.reset_calls()
     plan = run_apply(folder, "--plan", "--json")
     assert plan.exit_code == 0, plan.output
     assert fake.mutating_calls() == [] and file_hashes(folder) == before
     changes = [(s["scope"], s["kind"], s["name"], s["action"]) for s in json.loads(plan.stdout)["steps"] if s["action"] != "unchanged"]
-    assert changes == [("web", "data element", "MetaConversion_Value", "update"),
-                       ("web", "library", "Meta CAPI quick start", "update"),
-                       ("web", "build", "Meta CAPI quick start", "run")]
+    assert changes == [("edge", "data element", "MetaConversion_EventTime", "update"),
+                       ("edge", "library", "Meta CAPI quick start", "update"),
+                       ("edge", "build", "Meta CAPI quick start", "run")]
 
     assert run_apply(folder).exit_code == 0  # and apply carries out exactly that
-    value = next(d for d in fake.heads("data_elements") if d["attributes"]["name"] == "MetaConversion_Value"
-                 and d["_property"] == fake.property_named("example.com Meta CAPI (Tags)")["id"])
-    assert json.loads(value["attributes"]["settings"]) == {"path": "window.dataLayer.meta.price"}
+    value = next(d for d in fake.heads("data_elements") if d["attributes"]["name"] == "MetaConversion_EventTime"
+                 and d["_property"] == fake.property_named("example.com Meta CAPI (Event Forwarding)")["id"])
+    assert json.loads(value["attributes"]["settings"]) == {"path": "arc.event.data.conversionData.eventTimestamp"}
     assert_complete(fake, folder)
 
 

@@ -15,7 +15,7 @@ from tests.conftest import TOKEN, run_init
 
 EXPECTED_FILES = {
     "quickstart.yaml", "tags.yaml", "event-forwarding.yaml", "datastream.yaml", "snippets/head.html",
-    "snippets/data-layer.js", "README.md", ".gitignore", ".quickstart/manifest.json",
+    "snippets/data-layer.js", "snippets/metaConversion.d.ts", "README.md", ".gitignore", ".quickstart/manifest.json",
 }
 
 
@@ -30,7 +30,7 @@ def load(folder: Path, name: str):
 def test_init_writes_the_whole_folder(generated):
     assert set(files_in(generated)) == EXPECTED_FILES
     tags = load(generated, "tags.yaml")
-    assert [r["name"] for r in tags["rules"]] == [e.rule_name for e in catalog.EVENTS]
+    assert [r["name"] for r in tags["rules"]] == ["MetaConversion_Setup", *(e.rule_name for e in catalog.EVENTS)]
     edge = load(generated, "event-forwarding.yaml")
     assert [r["name"] for r in edge["rules"]] == [e.rule_name for e in catalog.EVENTS]
     assert load(generated, "quickstart.yaml")["test_event_code"] == "TEST12345"
@@ -50,9 +50,12 @@ def test_events_flag_limits_rules_and_snippets(tmp_path, runner):
     folder = tmp_path / "out"
     result = run_init(runner, folder, "example.com", "--pixel-id", "1", "--events", "PageView,Purchase", "--yes")
     assert result.exit_code == 0
-    assert [r["name"] for r in load(folder, "tags.yaml")["rules"]] == ["MetaConversion_PageView", "MetaConversion_Purchase"]
+    assert [r["name"] for r in load(folder, "tags.yaml")["rules"]] == [
+        "MetaConversion_Setup", "MetaConversion_PageView", "MetaConversion_Purchase"]
     js = (folder / "snippets/data-layer.js").read_text()
-    assert '_satellite.track("MetaConversion_Purchase")' in js and "AddToCart" not in js
+    assert 'window.metaConversion.track("Purchase", {' in js and "AddToCart" not in js
+    types = (folder / "snippets/metaConversion.d.ts").read_text()
+    assert '| "Purchase"' in types and "AddToCart" not in types
 
 
 @pytest.mark.parametrize("args, message", [

@@ -39,6 +39,7 @@ def test_full_wizard_flow_with_live_validation(tmp_path, runner, monkeypatch):
         + SPACE + ENTER                                                           # un-tick PageView
         + "TEST777" + ENTER
         + "y"                                                                     # LDU on
+        + "gb" + ENTER                                                            # default country
         + TOKEN + ENTER                                                           # hidden token
         + "y"                                                                     # store it
         + "n"                                                                     # don't fire tests now
@@ -49,6 +50,7 @@ def test_full_wizard_flow_with_live_validation(tmp_path, runner, monkeypatch):
     assert answers["domain"] == "shop.example.com" and answers["pixel_id"] == "998877"
     assert answers["data_layer_path"] == "window.dl.meta" and answers["test_event_code"] == "TEST777"
     assert answers["ldu"] is True and "PageView" not in answers["events"] and len(answers["events"]) == 17
+    assert answers["default_country"] == "GB"
     assert (folder / ".env").read_text().strip() == f"META_CAPI_ACCESS_TOKEN={TOKEN}"
     assert TOKEN not in result.output
 
@@ -63,7 +65,7 @@ def test_wizard_asks_only_what_is_missing_with_yes(tmp_path, runner, monkeypatch
 
 def test_declining_to_store_the_token_keeps_it_out_of_the_folder(tmp_path, runner, monkeypatch):
     folder = tmp_path / "out"
-    keys = ENTER + ENTER + ENTER + "n" + TOKEN + ENTER + "n"
+    keys = ENTER + ENTER + ENTER + "n" + ENTER + TOKEN + ENTER + "n"
     result = drive(runner, monkeypatch, keys, ["init", "example.com", "--pixel-id", "1", "-o", str(folder)])
     assert result.exit_code == 0, result.output
     assert not (folder / ".env").exists()
@@ -130,6 +132,8 @@ def test_real_terminal_token_prompt_is_hidden_and_stored_only_with_consent(tmp_p
     child.send("\r")
     child.expect("Limited Data Use")
     child.send("n")
+    child.expect("Country of customers")
+    child.send("\r")
     child.expect("access token")
     child.send(TOKEN + "\r")
     child.expect("Store the token")
