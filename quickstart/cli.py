@@ -218,13 +218,13 @@ def _fire_test_events(folder: str, token: str | None) -> None:
 @cli.command()
 @click.argument("folder", type=click.Path(file_okay=False, exists=True))
 @click.option("--site", metavar="URL", help="Check the live page in headless Chromium (needs quickstart[browser]).")
-@click.option("--event", "site_events", multiple=True, metavar="NAME", help="With --site: fill sample data and fire this event (repeatable). On a live site this sends a real sample event to Meta unless the folder has a test event code.")
+@click.option("--event", "site_events", multiple=True, metavar="NAME", help="Only this event's test event (repeatable). With --site: fill sample data and fire it on the page; on a live site that sends a real sample event to Meta unless the folder has a test event code.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--dry-run", is_flag=True, help="Print the exact requests (token masked); send nothing.")
 @click.option("--static-only", is_flag=True, help="Only check the files; no test events, no network.")
 @click.option("--allow-live", is_flag=True, help="Send even without a test event code (Meta counts them as real events).")
-@click.option("--graph-version", default=None, metavar="VERSION", help="Graph API version, e.g. v25.0. [default: the tested one]")
-@click.option("--default-country", default="US", show_default=True, metavar="CC", help="Country for national phone numbers in the sample data.")
+@click.option("--graph-version", default=None, metavar="VERSION", help="Graph API version, e.g. v25.0. [default: v22.0, the one Adobe's CAPI extension sends with]")
+@click.option("--default-country", default=None, metavar="CC", help="Country for national phone numbers in the sample data. [default: the folder's default_country]")
 def validate(folder, site, site_events, as_json, dry_run, static_only, allow_live, graph_version, default_country):
     """Check FOLDER, then fire test events at Meta's Conversions API.
 
@@ -247,21 +247,22 @@ def validate(folder, site, site_events, as_json, dry_run, static_only, allow_liv
         code = site_mod.run_site_command(folder, site, list(site_events), as_json=as_json, echo=click.echo)
         raise click.exceptions.Exit(int(code))
     _run_validate(folder, as_json=as_json, dry_run=dry_run, static_only=static_only, allow_live=allow_live,
-                  graph_version=graph_version, default_country=default_country)
+                  graph_version=graph_version, default_country=default_country, events=list(site_events) or None)
 
 
 def _run_validate(folder: str, *, token: str | None = None, as_json: bool = False, dry_run: bool = False,
                   static_only: bool = False, allow_live: bool = False, graph_version: str | None = None,
-                  default_country: str = "US") -> None:
+                  default_country: str | None = None, events: list[str] | None = None) -> None:
     """Static checks + test events; prints the report and exits 0 (accepted) or 3 (rejected/failed)."""
     import json
-    import re
 
     from quickstart import validate as validate_mod
     from quickstart.settings import GRAPH_API_VERSION
 
-    if not re.fullmatch(r"[A-Za-z]{2}", default_country or ""):
-        raise InputError(f"--default-country {default_country!r} must be a 2-letter country code, e.g. US")
+    from quickstart.answers import validate_default_country, validate_events
+
+    default_country = validate_default_country(default_country)
+    events = validate_events(events) if events else None
     mode = "static" if static_only else "dry-run" if dry_run else "send"
     token = token or validate_mod.resolve_token(folder)
 
@@ -271,7 +272,8 @@ def _run_validate(folder: str, *, token: str | None = None, as_json: bool = Fals
         return click.prompt("Meta CAPI access token (input hidden)", hide_input=True, err=True).strip() or None
 
     report = validate_mod.run(folder, mode=mode, token=token, ask_token=ask_token, allow_live=allow_live,
-                              graph_version=graph_version or GRAPH_API_VERSION, default_country=default_country.upper())
+                              graph_version=graph_version or GRAPH_API_VERSION, default_country=default_country,
+                              events=events)
     click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if as_json else validate_mod.format_report(report))
     raise click.exceptions.Exit(int(ExitCode.OK if report.ok else ExitCode.REJECTED))
 

@@ -12,8 +12,9 @@ DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 DEFAULT_REACTOR_URL = "https://reactor.adobe.io"
 DEFAULT_IMS_URL = "https://ims-na1.adobelogin.com"
 
-# The Graph API version used for test events; `--graph-version` overrides it.
-GRAPH_API_VERSION = "v25.0"
+# The Graph API version of test events: the one Adobe's Meta CAPI extension (1.7.0) sends with,
+# so validate's answer is production's; `--graph-version` overrides it.
+GRAPH_API_VERSION = "v22.0"
 
 TOKEN_ENV = "META_CAPI_ACCESS_TOKEN"
 PIXEL_ID_ENV = "META_PIXEL_ID"

@@ -31,8 +31,28 @@ from pathlib import Path
 from typing import Any, Literal
 
 from quickstart import catalog
-from quickstart.blueprint.forwarding import CAPI_CONFIG, EDGE_EVENT_DATA, SEND_CAPI_DATA
-from quickstart.blueprint.tags import PIXEL_CONFIG, WEB_SDK_SEND_EVENT
+from quickstart.blueprint.forwarding import (
+    CAPI_CONFIG,
+    CUSTOM_CODE_ELEMENT,
+    EDGE_EVENT_DATA,
+    HASHED_USER,
+    PATH_ELEMENT,
+    SEND_CAPI_DATA,
+)
+from quickstart.blueprint.tags import (
+    CUSTOM_CODE_ACTION,
+    DIRECT_CALL,
+    EVENT_DETAIL,
+    EVENT_ID_TOKEN,
+    GENERATE_EVENT_ID,
+    LIBRARY_LOADED,
+    PIXEL_CONFIG,
+    RUNTIME_MARKER,
+    WEB_SDK_SEND_EVENT,
+    detail_token,
+    prepare_call,
+    token,
+)
 from quickstart.errors import InputError
 from quickstart.settings import (
     ANSWERS_FILE,
@@ -43,6 +63,7 @@ from quickstart.settings import (
     FORWARDING_FILE,
     GRAPH_API_VERSION,
     HEAD_SNIPPET,
+    SETUP_RULE,
     TAGS_FILE,
     TEST_EVENT_CODE_ENV,
     TOKEN_ENV,
@@ -59,6 +80,7 @@ Mode = Literal["static", "dry-run", "send"]
 Severity = Literal["error", "warning"]
 
 _WEB_TOKEN = re.compile(r"%([^%\s]+)%")
+TURBINE_EVENT_HOSTS = ("event", "this", "target")  # %event.x%: Turbine's own references
 _EDGE_TOKEN = re.compile(r"{{([^}]+)}}")
 
 
@@ -145,6 +167,7 @@ class TestEvent:
     runtime_keys: list[str] = field(default_factory=list)  # mapped, but only real visits fill them (IP, fbc)
     sent: bool = False
     accepted: bool | None = None  # None until Meta answered
+    test_event_code: str | None = None  # what the extension sends on a development build
 
 
 @dataclass
@@ -252,6 +275,7 @@ def check_folder(folder_path: str | Path) -> StaticResult:
         return StaticResult(None, findings, dedup)
     checker = _Checker(folder, findings)
     checker.check_extensions()
+    checker.check_setup()
     for event in folder.answers.chosen_events:
         status = DedupStatus()
         checker.check_web_rule(event, status)
@@ -411,6 +435,25 @@ class _Checker:
                     self.error(file, None, "accessToken must be {{<secret data element>}}, never a token written in the file",
                                f"extension {configs[0].get('package')}")
 
+    def check_setup(self) -> None:
+        """The property settings and the setup rule every event rule relies on (adobe-runtime.md §1)."""
+        prop = self.folder.tags.get("property") or {}
+        if prop.get("rule_component_sequencing_enabled") is not True:
+            self.error(TAGS_FILE, None, "rule_component_sequencing_enabled must be true: without Turbine's ordered "
+                                        "queue the Pixel and Web SDK actions run before Generate New Event ID", "property")
+        if prop.get("undefined_vars_return_empty") is not False:
+            self.warning(TAGS_FILE, None, "undefined_vars_return_empty should be false: with it every parameter an event "
+                                          "lacks reaches the Pixel as \"\"", "property")
+        rule = self.web_rules.get(SETUP_RULE)
+        components = _components(rule or {})
+        loads = any(c.get("delegate_descriptor_id") == LIBRARY_LOADED for c in components)
+        installs = any(c.get("delegate_descriptor_id") == CUSTOM_CODE_ACTION and RUNTIME_MARKER in str(_settings(c).get("source"))
+                       for c in components)
+        if not (loads and installs):
+            self.error(TAGS_FILE, SETUP_RULE, "the Library Loaded rule that installs the quickstart runtime is missing or "
+                                              "changed; every event rule calls it, and calls made before the library "
+                                              "loaded are delivered by it; run `quickstart update <folder>`")
+
     def check_web_rule(self, event: catalog.Event, status: DedupStatus) -> None:
         rule = self.web_rules.get(event.rule_name)
         if rule is None:
@@ -422,14 +465,11 @@ class _Checker:
         def by_descriptor(descriptor: str) -> list[dict[str, Any]]:
             return [c for c in components if c.get("delegate_descriptor_id") == descriptor]
 
-        if event.fires_on_load:
-            if not by_descriptor("core::events::library-loaded"):
-                self.warning(TAGS_FILE, event.rule_name, "PageView should fire on core::events::library-loaded")
-        else:
-            calls = by_descriptor("core::events::direct-call")
-            if not any(_settings(c).get("identifier") == event.direct_call for c in calls):
-                self.error(TAGS_FILE, event.rule_name, f"no direct-call event with identifier {event.direct_call!r}; "
-                                                        "snippets/data-layer.js calls _satellite.track() with it")
+        if event.fires_on_load and not by_descriptor(LIBRARY_LOADED):
+            self.warning(TAGS_FILE, event.rule_name, "PageView should fire on core::events::library-loaded")
+        if not any(_settings(c).get("identifier") == event.direct_call for c in by_descriptor(DIRECT_CALL)):
+            self.error(TAGS_FILE, event.rule_name, f"no direct-call event with identifier {event.direct_call!r}; "
+                                                    f"metaConversion.track({event.name!r}, ...) fires it")
 
         pixel_actions = [c for c in components if str(c.get("delegate_descriptor_id", "")).startswith(catalog.PIXEL_PACKAGE + "::actions::")]
         pixel = next((c for c in pixel_actions if c.get("delegate_descriptor_id") == event.pixel_descriptor), None)
@@ -440,37 +480,50 @@ class _Checker:
         else:
             status.names_match = True
             settings = _settings(pixel)
-            expected = self.layer_path("conversionData.eventId")
-            if self.web_path_of(settings.get("event_id")) == expected:
+            subject = f"action {pixel.get('name')}"
+            if settings.get("event_id") == EVENT_ID_TOKEN:
                 status.pixel_event_id = True
             else:
                 self.error(TAGS_FILE, event.rule_name,
-                           f"event_id is {settings.get('event_id')!r}, which does not read {expected}; "
-                           "Meta cannot deduplicate the Pixel and CAPI copies without the same id",
-                           f"action {pixel.get('name')}")
+                           f"event_id is {settings.get('event_id')!r}, not {EVENT_ID_TOKEN!r}; Meta cannot deduplicate "
+                           "the Pixel and CAPI copies without the same id", subject)
             for key in event.required:
-                if self.web_path_of(settings.get(key)) != self.layer_path(key):
-                    self.error(TAGS_FILE, event.rule_name, f"{event.name} must send {key} (from {self.layer_path(key)}); "
-                                                            f"it is {settings.get(key)!r}", f"action {pixel.get('name')}")
+                if settings.get(key) != detail_token(key):
+                    self.error(TAGS_FILE, event.rule_name, f"{event.name} must send {key} ({detail_token(key)}); "
+                                                            f"it is {settings.get(key)!r}", subject)
+            for key, value in settings.items():
+                if key != "event_id" and web_reference(value) and not str(web_reference(value)).startswith(EVENT_DETAIL + "."):
+                    self.warning(TAGS_FILE, event.rule_name, f"{key} reads {value}, a value shared by every rule at the "
+                                                              "time the action runs: two events fired together mix their "
+                                                              f"data; read {detail_token(key)}", subject)
 
-        generators = [c for c in components if c.get("delegate_descriptor_id") == "core::actions::custom-code"
-                      and "conversionData" in str(_settings(c).get("source", ""))]
-        generator = next((c for c in generators if json.dumps(event.name) in str(_settings(c).get("source"))), None)
+        generators = [c for c in by_descriptor(CUSTOM_CODE_ACTION)
+                      if prepare_call(event) in str(_settings(c).get("source", ""))]
+        generator = generators[0] if generators else None
         if generator is None:
-            self.error(TAGS_FILE, event.rule_name, "no Generate New Event ID action writing conversionData for "
-                                                    f"{event.name}; the Pixel and CAPI would share no event id")
+            self.error(TAGS_FILE, event.rule_name, f"no {GENERATE_EVENT_ID} action preparing {event.name} "
+                                                    "(metaConversion.runtime.prepare); the Pixel and CAPI would share no event id")
             status.pixel_event_id = False
-        elif pixel is not None and components.index(generator) > components.index(pixel):
-            self.error(TAGS_FILE, event.rule_name, "Generate New Event ID runs after the Pixel action; "
-                                                    "it must run first (lower order)", f"action {generator.get('name')}")
-            status.pixel_event_id = False
+        else:
+            if pixel is not None and components.index(generator) > components.index(pixel):
+                self.error(TAGS_FILE, event.rule_name, f"{GENERATE_EVENT_ID} runs after the Pixel action; "
+                                                        "it must run first (lower order)", f"action {generator.get('name')}")
+                status.pixel_event_id = False
+            if generator.get("delay_next") is not True or not isinstance(generator.get("timeout"), int) \
+                    or generator.get("timeout") <= 0:
+                self.error(TAGS_FILE, event.rule_name, f"{GENERATE_EVENT_ID} must be awaited (delay_next: true and a "
+                                                        "timeout in ms): its code loads as a separate script, so without "
+                                                        "it the Pixel and Web SDK run before the event id exists",
+                           f"action {generator.get('name')}")
+                status.pixel_event_id = False
 
         sends = by_descriptor(WEB_SDK_SEND_EVENT)
         if not sends:
             self.error(TAGS_FILE, event.rule_name, "no Web SDK send-event action: the server copy would never leave the browser")
-        elif not any(web_reference(_settings(c).get("data")) == DATA_LAYER_DATA_ELEMENT for c in sends):
-            self.error(TAGS_FILE, event.rule_name, f"the Web SDK action must send data %{DATA_LAYER_DATA_ELEMENT}%, "
-                                                    "or the edge sees no conversionData", f"action {sends[0].get('name')}")
+        elif not any(_settings(c).get("data") == token(EVENT_DETAIL) for c in sends):
+            self.error(TAGS_FILE, event.rule_name, f"the Web SDK action must send data {token(EVENT_DETAIL)} (this "
+                                                    "event's snapshot), or the edge sees no conversionData or another "
+                                                    "event's", f"action {sends[0].get('name')}")
         elif pixel is not None and components.index(sends[0]) < components.index(pixel):
             self.warning(TAGS_FILE, event.rule_name, "the Web SDK action runs before the Pixel action", f"action {sends[0].get('name')}")
 
@@ -526,11 +579,9 @@ class _Checker:
             if self.edge_path_of(settings.get(key)) != want:
                 self.error(FORWARDING_FILE, event.rule_name, f"{key} must read {want} (website events need it); "
                                                               f"it is {settings.get(key)!r}", subject)
-        custom_data = settings.get("customData") if isinstance(settings.get("customData"), dict) else {}
-        for key in event.required:
-            if self.edge_path_of(custom_data.get(key)) != f"{EDGE_EVENT_DATA}.{key}":
-                self.error(FORWARDING_FILE, event.rule_name, f"{event.name} must map customData.{key} to "
-                                                              f"{EDGE_EVENT_DATA}.{key}; it is {custom_data.get(key)!r}", subject)
+        if event.params and not settings.get("customData"):
+            self.error(FORWARDING_FILE, event.rule_name, f"no customData: {event.name}'s parameters would not reach Meta",
+                       subject)
 
     def check_unchosen_rules(self) -> None:
         chosen = {event.rule_name for event in self.answers.chosen_events}
@@ -566,6 +617,8 @@ class _Checker:
                 for problem in validate_settings(descriptor, item.get("settings", {}), platform):
                     self.error(file, rule_name, f"settings do not match the {descriptor} schema: {problem}", subject)
                 for name in sorted(_references(item.get("settings"), pattern, descriptor)):
+                    if platform == "web" and name.split(".")[0] in TURBINE_EVENT_HOSTS:
+                        continue  # %event.x% reads the rule's own event, not a data element
                     if name not in elements:
                         self.error(file, rule_name, f"refers to data element {name!r}, which {file} does not define", subject)
 
@@ -590,52 +643,80 @@ def _references(value: Any, pattern: re.Pattern[str], descriptor: str) -> set[st
 # 2. Test events
 
 
-def sample_data_layer(event: catalog.Event, *, domain: str, event_id: str, now: int) -> dict[str, Any]:
-    """What the site's data layer holds when `event` fires (snippets/data-layer.js), after
-    Generate New Event ID wrote conversionData: the catalog samples, and browser values."""
-    layer: dict[str, Any] = event.sample_custom_data()
-    layer["user"] = dict(catalog.USER_SAMPLES)
-    layer["conversionData"] = {
+def sample_snapshot(event: catalog.Event, *, domain: str, event_id: str, now: int,
+                    default_country: str | None, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What the Web SDK sends for `event` (``arc.event.data`` on the edge): the snapshot the
+    browser runtime prepares from the sample payload of snippets/data-layer.js (its parameters
+    with a value, conversionData with the customer information hashed by Meta's rules)."""
+    from quickstart.meta.normalize import browser_user_data
+    from quickstart.render import sample_payload
+
+    payload = sample_payload(event)
+    if params is not None:
+        payload.update(params)
+    snapshot: dict[str, Any] = {key: payload[key] for key in event.params if payload.get(key) not in (None, "")}
+    snapshot["conversionData"] = {
         "eventId": event_id,
         "eventName": event.name,
         "eventTime": now,
-        # _fbp as the Pixel writes it: fb.<subdomain index>.<creation ms>.<random>
-        "fbp": f"fb.1.{now * 1000}.{uuid.uuid4().int % 10**10:010d}",
-        "fbc": None,  # only set when the visitor came from an ad click (?fbclid=); none here
         "eventSourceUrl": f"https://{domain}/",
         "userAgent": SAMPLE_USER_AGENT,
+        "user": browser_user_data(payload["user"], default_country=default_country),
+        # _fbp as the Pixel writes it: fb.<subdomain index>.<creation ms>.<random>; no _fbc: no ad click
+        "fbp": f"fb.1.{now * 1000}.{uuid.uuid4().int % 10**10:010d}",
     }
-    return layer
+    return snapshot
 
 
-def _walk(path: str, root: Mapping[str, Any]) -> Any:
+def _path_value(path: str, root: Mapping[str, Any]) -> Any:
+    """Core edge's path data element: a dot path (``a[0]`` allowed); null when missing or falsy."""
+    from quickstart.adobe.capi_extension import truthy
+
     value: Any = root
     for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return None
-        value = value[part]
-    return value
+        index = None
+        bracket = re.fullmatch(r"(.+)\[(\d+)\]", part)
+        if bracket:
+            part, index = bracket.group(1), int(bracket.group(2))
+        if not truthy(value):
+            break
+        value = value.get(part) if isinstance(value, Mapping) else None
+        if index is not None and isinstance(value, list):
+            value = value[index] if index < len(value) else None
+    return value if truthy(value) else None
 
 
 @dataclass
 class _Resolver:
-    """Evaluates ``{{data element}}`` settings the way event forwarding would, on sample data."""
+    """Evaluates ``{{data element}}`` settings the way a build of `environment` would, on a sample arc.
+
+    Core edge's path, IP and secret elements by their rules; custom code only when it is
+    quickstart's own (the blueprint's source for this folder), which Python evaluates the same
+    way; anything else cannot be evaluated here and is reported."""
 
     elements: dict[str, dict[str, Any]]
-    context: dict[str, Any]  # {"arc": {"event": {"data": <data layer>}}}
+    context: dict[str, Any]  # {"arc": {"event": {"data": <snapshot>}}}
+    known_code: dict[str, Callable[[dict[str, Any], str], Any]]
+    environment: str = "development"
     unresolved: list[str] = field(default_factory=list)
 
     def element_value(self, name: str) -> Any:
+        from quickstart.adobe.capi_extension import UNDEFINED
+
         element = self.elements.get(name)
         descriptor = (element or {}).get("delegate_descriptor_id")
-        if descriptor == "core::dataElements::path":
-            return _walk(str(_settings(element).get("path", "")), self.context)
+        if descriptor == PATH_ELEMENT:
+            return _path_value(str(_settings(element).get("path", "")), self.context)
         if descriptor in ("core::dataElements::ip", "core::dataElements::secret"):
-            return None  # the visitor's IP and the token exist only on the edge
+            return UNDEFINED  # the visitor's IP and the token exist only on the edge
+        if descriptor == CUSTOM_CODE_ELEMENT and _settings(element).get("source") in self.known_code:
+            return self.known_code[_settings(element)["source"]](self.context["arc"], self.environment)
         self.unresolved.append(name)
-        return None
+        return UNDEFINED
 
     def resolve(self, value: Any) -> Any:
+        from quickstart.adobe.capi_extension import js_string
+
         if isinstance(value, dict):
             return {key: self.resolve(item) for key, item in value.items()}
         if isinstance(value, list):
@@ -645,73 +726,133 @@ class _Resolver:
         whole = edge_reference(value)
         if whole is not None:
             return self.element_value(whole)  # a lone token keeps its value's type
-        return _EDGE_TOKEN.sub(lambda m: _as_text(self.element_value(m.group(1).strip())), value)
+        return _EDGE_TOKEN.sub(lambda m: js_string(self.element_value(m.group(1).strip())), value)
 
 
-def _as_text(value: Any) -> str:
-    return "" if value is None else str(value)
+def _quickstart_code(answers: Any) -> dict[str, Callable[[dict[str, Any], str], Any]]:
+    """The custom-code data elements the blueprint writes for this folder, as Python."""
+    from quickstart.adobe.capi_extension import UNDEFINED
+    from quickstart.blueprint.forwarding import TEST_ENVIRONMENT, custom_data_source, test_event_code_source, used_params
+
+    params = used_params(answers)
+
+    def custom_data(arc: dict[str, Any], environment: str) -> Any:
+        data = arc.get("event", {}).get("data") or {}
+        kept = {key: data[key] for key in params if key in data and data[key] is not None and data[key] != ""}
+        return kept or UNDEFINED
+
+    code = {custom_data_source(params): custom_data}
+    if answers.test_event_code:
+        test_code = answers.test_event_code
+        code[test_event_code_source(test_code)] = lambda arc, environment: (
+            test_code if environment == TEST_ENVIRONMENT else UNDEFINED)
+    return code
 
 
-def build_test_events(folder: Folder, *, default_country: str = "US", now: int | None = None) -> list[TestEvent]:
-    """One CAPI event per chosen event, as its forwarding rule would send it from sample data."""
-    from quickstart.meta.events import build_server_event, estimate_match_quality
-    from quickstart.meta.normalize import PASS_THROUGH_FIELDS, build_user_data, unusable_user_fields
+def extension_request(folder: Folder, action: dict[str, Any], snapshot: dict[str, Any], *,
+                      environment: str = "development") -> tuple[dict[str, Any], list[str]]:
+    """The body the CAPI extension sends for this snapshot in a build of `environment`, and the
+    data elements that could not be evaluated. Raises ExtensionThrows."""
+    from quickstart.adobe.capi_extension import build_body
+
+    resolver = _Resolver(_data_elements(folder.forwarding), {"arc": {"event": {"data": snapshot}}},
+                         _quickstart_code(folder.answers), environment)
+    settings = resolver.resolve(_settings(action))
+    return build_body(settings), resolver.unresolved
+
+
+def build_test_events(folder: Folder, *, default_country: str | None = None, now: int | None = None,
+                      events: list[str] | None = None) -> tuple[list[TestEvent], list[Finding]]:
+    """One CAPI event per chosen event, exactly as the forwarding rule's CAPI extension would send
+    it from the browser's snapshot of the sample data; and findings for what the folder makes the
+    extension mangle or drop (hashes Meta cannot match, nulls, 0 lost, test code outside
+    development)."""
+    from quickstart.adobe.capi_extension import ExtensionThrows
+    from quickstart.meta.events import estimate_match_quality
 
     now = int(time.time()) if now is None else now
-    user_data_key_of = {**catalog.USER_FIELDS, **PASS_THROUGH_FIELDS}  # CAPI extension field -> user_data key
-    elements = _data_elements(folder.forwarding)
     rules = _rules(folder.forwarding)
     test_events: list[TestEvent] = []
-    for event in folder.answers.chosen_events:
+    findings: list[Finding] = []
+    chosen = [e for e in folder.answers.chosen_events if events is None or e.name in events]
+    for event in chosen:
         rule = rules.get(event.rule_name)
         action = next((c for c in _components(rule or {}) if c.get("delegate_descriptor_id") == SEND_CAPI_DATA), None)
         if action is None:
             continue  # a static finding already says so
-        event_id = str(uuid.uuid4())
-        layer = sample_data_layer(event, domain=folder.answers.domain, event_id=event_id, now=now)
-        resolver = _Resolver(elements, {"arc": {"event": {"data": layer}}})
-        settings = resolver.resolve(_settings(action))
+        subject = f"action {action.get('name')}"
 
-        raw_user = {key: settings[key] for key in (*catalog.USER_FIELDS, *PASS_THROUGH_FIELDS)
-                    if settings.get(key) not in (None, "")}
-        user_data = build_user_data(raw_user, default_country=default_country)
-        custom_data = settings.get("customData")
-        if isinstance(custom_data, str):  # the extension also takes a JSON string (legacy)
-            try:
-                custom_data = json.loads(custom_data)
-            except ValueError:
-                custom_data = None
-        if isinstance(custom_data, dict):
-            custom_data = {key: value for key, value in custom_data.items() if value not in (None, "")} or None
-        event_time = settings.get("eventTime")
+        def finding(message: str) -> None:
+            findings.append(Finding(FORWARDING_FILE, event.rule_name, message, "error", subject))
+
+        event_id = str(uuid.uuid4())
+        snapshot = sample_snapshot(event, domain=folder.answers.domain, event_id=event_id, now=now,
+                                   default_country=default_country)
         try:
-            event_time = int(event_time)  # the extension passes the string on; Graph wants an integer
-        except (TypeError, ValueError):
-            pass
-        payload = build_server_event(
-            settings.get("eventName") or event.name,
-            event_id=str(settings.get("eventId") or ""),
-            event_time=event_time,
-            event_source_url=settings.get("eventSourceUrl") or "",
-            user_data=user_data,
-            custom_data=custom_data if isinstance(custom_data, dict) else None,
-            action_source=settings.get("actionSource") or "website",
-            ldu=settings.get("lduEnabled") is True,
-        )
-        rating, missing = estimate_match_quality(user_data)
-        # A key the rule maps but the sample lacks (the edge's IP, an ad click's fbc) is not
-        # something to add to the setup; only unmapped keys are.
-        mapped = {user_data_key_of[key] for key, value in _settings(action).items()
-                  if key in user_data_key_of and value not in (None, "")}
-        test_event = TestEvent(event.name, event.rule_name, payload["event_id"], payload, match_quality=rating,
+            body, unresolved = extension_request(folder, action, snapshot)
+        except ExtensionThrows as exc:
+            finding(f"the CAPI extension would throw ({exc}): the event would never reach Meta")
+            continue
+        payload = body["data"][0]
+        for problem in _mangled(event, snapshot, payload):
+            finding(problem)
+        if "value" in event.params:
+            zero = sample_snapshot(event, domain=folder.answers.domain, event_id=event_id, now=now,
+                                   default_country=default_country, params={"value": 0})
+            try:
+                zero_data = extension_request(folder, action, zero)[0]["data"][0].get("custom_data") or {}
+            except ExtensionThrows:
+                zero_data = {}
+            if zero_data.get("value") != 0:
+                finding(f"value 0 would reach Meta as {json.dumps(zero_data.get('value'))}: Core's path element "
+                        "returns null for 0; map customData to the quickstart custom data element")
+        for environment in ("staging", "production"):
+            try:
+                other = extension_request(folder, action, snapshot, environment=environment)[0]
+            except ExtensionThrows:
+                continue
+            if "test_event_code" in other:
+                finding(f"a {environment} build would send test_event_code {other['test_event_code']!r}: every real "
+                        "event would be a test event; the code must come from a data element that gives it only on "
+                        "development builds")
+                break
+        user_data = payload.get("user_data") or {}
+        rating, missing = estimate_match_quality({k: v for k, v in user_data.items() if v is not None})
+        mapped = {catalog.USER_FIELDS.get(key, key) for key, value in _settings(action).items() if value not in (None, "")}
+        mapped |= {"client_ip_address"} if _settings(action).get("clientIpAddress") else set()
+        mapped |= {"fbc"} if _settings(action).get("fbc") else set()
+        test_event = TestEvent(event.name, event.rule_name, event_id, payload, match_quality=rating,
                                keys_to_add=[key for key in missing if key not in mapped],
-                               runtime_keys=[key for key in missing if key in mapped])
-        for name in sorted(set(resolver.unresolved)):
-            test_event.warnings.append(f"data element {name} cannot be evaluated here; its setting was left out")
-        for field_name in unusable_user_fields(raw_user, default_country=default_country):
-            test_event.warnings.append(f"{field_name} could not be normalized and was left out")
+                               runtime_keys=[key for key in missing if key in mapped],
+                               test_event_code=body.get("test_event_code"))
+        for name in sorted(set(unresolved)):
+            test_event.warnings.append(f"data element {name} cannot be evaluated here; it was left out")
         test_events.append(test_event)
-    return test_events
+    return test_events, findings
+
+
+def _mangled(event: catalog.Event, snapshot: dict[str, Any], payload: dict[str, Any]) -> list[str]:
+    """What differs between the event Meta should get and what the extension would send."""
+    problems = []
+    want_user = snapshot["conversionData"]["user"]
+    got_user = payload.get("user_data") or {}
+    for key, digest in want_user.items():
+        # A key the rule does not map is a choice (the match quality estimate names it); a key it
+        # maps to anything but the browser's digest reaches Meta as a hash that matches no one.
+        if key in got_user and got_user[key] != digest:
+            problems.append(f"customer information {key} is not the browser's Meta-normalised digest: map it to "
+                            f"{HASHED_USER}.{key} (the CAPI extension's own normalisation gives hashes Meta cannot match)")
+    want_custom = {key: snapshot[key] for key in event.params if key in snapshot}
+    got_custom = payload.get("custom_data")
+    if want_custom and got_custom != want_custom:
+        got = got_custom or {}
+        differing = sorted(k for k in set(want_custom) | set(got) if got.get(k) != want_custom.get(k))
+        problems.append(f"custom_data would be {json.dumps(got, sort_keys=True)[:200]}, not the event's parameters "
+                        f"(differs in: {', '.join(differing)})")
+    for key in event.required:
+        if key not in (got_custom or {}):
+            problems.append(f"{event.name} must send custom_data.{key}; Meta rejects it without")
+    return problems
 
 
 def preflight_findings(test_events: list[TestEvent], *, now: int | None = None) -> list[Finding]:
@@ -744,7 +885,10 @@ def send_test_events(test_events: list[TestEvent], *, pixel_id: str, token: str,
     from quickstart.meta.graph import GraphClient, GraphRejectedError
 
     results: list[RequestResult] = []
-    with GraphClient(token, version=graph_version, **dict(client_options or {})) as client:
+    from quickstart.adobe.capi_extension import PARTNER_AGENT
+
+    options = {"partner_agent": PARTNER_AGENT, **dict(client_options or {})}
+    with GraphClient(token, version=graph_version, **options) as client:
         position = 0
         for batch in batches([e.payload for e in test_events], MAX_EVENTS_PER_REQUEST):
             members = test_events[position:position + len(batch)]
@@ -774,19 +918,16 @@ def dry_run_request(test_events: list[TestEvent], *, pixel_id: str, token: str |
                     graph_version: str = GRAPH_API_VERSION, base_url: str | None = None) -> list[dict[str, Any]]:
     """The exact requests a send would make, with the token masked."""
     from quickstart import settings
+    from quickstart.adobe.capi_extension import PARTNER_AGENT
     from quickstart.meta.events import MAX_EVENTS_PER_REQUEST, batches
-    from quickstart.meta.graph import normalize_version
+    from quickstart.meta.graph import events_body, normalize_version
     from quickstart.redaction import mask_token
 
     url = f"{(base_url or settings.graph_url()).rstrip('/')}/{normalize_version(graph_version)}/{pixel_id}/events"
-    requests = []
-    for batch in batches([e.payload for e in test_events], MAX_EVENTS_PER_REQUEST):
-        body: dict[str, Any] = {"data": batch}
-        if test_event_code:
-            body["test_event_code"] = test_event_code
-        body["access_token"] = mask_token(token) if token else f"<{TOKEN_ENV}>"
-        requests.append({"method": "POST", "url": url, "json": body})
-    return requests
+    shown_token = mask_token(token) if token else f"<{TOKEN_ENV}>"
+    return [{"method": "POST", "url": url,
+             "json": events_body(batch, test_event_code=test_event_code, partner_agent=PARTNER_AGENT, token=shown_token)}
+            for batch in batches([e.payload for e in test_events], MAX_EVENTS_PER_REQUEST)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -837,11 +978,13 @@ NO_TEST_CODE_MESSAGE = (
 
 def run(folder_path: str | Path, *, mode: Mode = "send", token: str | None = None,
         ask_token: Callable[[], str | None] | None = None, allow_live: bool = False,
-        graph_version: str = GRAPH_API_VERSION, default_country: str = "US", now: int | None = None,
-        environ: Mapping[str, str] | None = None, client_options: Mapping[str, Any] | None = None) -> Report:
+        graph_version: str = GRAPH_API_VERSION, default_country: str | None = None, now: int | None = None,
+        environ: Mapping[str, str] | None = None, client_options: Mapping[str, Any] | None = None,
+        events: list[str] | None = None) -> Report:
     """Static checks, then (unless ``mode == "static"``) test events: built, preflighted, and sent
-    (``"send"``) or shown (``"dry-run"``). ``ask_token`` is called only when a send needs a token
-    that ``token`` does not give. Raises NoTestEventCodeError, MissingTokenError, GraphUnreachableError."""
+    (``"send"``) or shown (``"dry-run"``). ``events`` limits the test events to those names;
+    ``default_country`` overrides the folder's. ``ask_token`` is called only when a send needs a
+    token that ``token`` does not give. Raises NoTestEventCodeError, MissingTokenError, GraphUnreachableError."""
     from quickstart.meta.graph import normalize_version
 
     try:
@@ -854,10 +997,13 @@ def run(folder_path: str | Path, *, mode: Mode = "send", token: str | None = Non
         return report
     folder = static.folder
     report.pixel_id = folder.answers.pixel_id
-    report.test_event_code = resolve_test_event_code(folder.answers, environ)
-
     now = int(time.time()) if now is None else now
-    report.events = build_test_events(folder, default_country=default_country, now=now)
+    country = default_country or folder.answers.default_country
+    report.events, mangled = build_test_events(folder, default_country=country, now=now, events=events)
+    report.findings.extend(mangled)
+    # The code the development build sends; a folder without one may take it from the environment.
+    built = {e.test_event_code for e in report.events if e.test_event_code}
+    report.test_event_code = next(iter(built), None) or resolve_test_event_code(folder.answers, environ)
     report.findings.extend(preflight_findings(report.events, now=now))
     if any(f.severity == "error" for f in report.findings):
         return report

@@ -111,8 +111,9 @@ def test_every_event_is_accepted_in_one_request(graph_api, make_folder):
     result = invoke(["validate", folder])
     assert result.exit_code == 0, result.output
     (request,) = graph_api.requests
-    assert request.path == f"/v25.0/{GOOD_PIXEL}/events"
+    assert request.path == f"/v22.0/{GOOD_PIXEL}/events"  # the CAPI extension's version
     assert request.body["test_event_code"] == "TEST123"
+    assert request.body["partner_agent"] == "adobe_launch"
     assert request.body["access_token"] == GOOD_TOKEN
     events = request.events
     assert [e["event_name"] for e in events] == list(catalog.EVENT_NAMES)
@@ -124,6 +125,7 @@ def test_every_event_is_accepted_in_one_request(graph_api, make_folder):
         assert user_data["client_user_agent"] and user_data["fbp"].startswith("fb.1.")
         assert len(user_data["em"]) == 64 and user_data["em"] != catalog.USER_SAMPLES["email"]
         assert "test_event_code" not in event
+        assert event["data_processing_options"] == []  # the extension always sends it
         expected_custom = catalog.get(event["event_name"]).sample_custom_data()
         assert event.get("custom_data", {}) == expected_custom
     purchase = next(e for e in events if e["event_name"] == "Purchase")
@@ -231,8 +233,9 @@ def test_dry_run_prints_the_exact_request_with_the_token_masked_and_sends_nothin
     assert graph_api.requests == []
     report = json.loads(result.stdout)
     (request,) = report["dry_run_requests"]
-    assert request["url"] == f"{graph_api.url}/v25.0/{GOOD_PIXEL}/events"
+    assert request["url"] == f"{graph_api.url}/v22.0/{GOOD_PIXEL}/events"
     assert request["json"]["access_token"] == "EAAB…(redacted)"
+    assert list(request["json"]) == ["test_event_code", "data", "partner_agent", "access_token"]
     assert request["json"]["test_event_code"] == "TEST123"
     assert len(request["json"]["data"]) == ALL_EVENTS
     assert all(not e["sent"] and e["accepted"] is None for e in report["events"])
@@ -298,7 +301,8 @@ def test_init_validate_passes_the_token_through(graph_api, tmp_path):
 
 def test_more_than_1000_events_are_split_across_requests(graph_api, make_folder):
     static = validate.check_folder(make_folder())
-    base = validate.build_test_events(static.folder)
+    base, findings = validate.build_test_events(static.folder)
+    assert findings == []
     many = []
     for index in range(2100):
         template = base[index % len(base)]
@@ -347,7 +351,7 @@ def test_broken_pixel_event_id_mapping_breaks_deduplication(graph_api, make_fold
     path = folder / "tags.yaml"
     document = load_yaml(path)
     pixel = component(rule(document, "MetaConversion_Lead"), catalog.get("Lead").pixel_descriptor)
-    pixel["settings"]["event_id"] = "%MetaConversion_Value%"
+    pixel["settings"]["event_id"] = "%MetaConversion_DataLayer%"
     save_yaml(path, document)
     _, report = run_broken(folder, graph_api)
     (finding,) = errors_of(report)
@@ -367,15 +371,65 @@ def test_broken_edge_event_id_element_is_found_in_every_rule(graph_api, make_fol
     assert rules == {("event-forwarding.yaml", "MetaConversion_PageView"), ("event-forwarding.yaml", "MetaConversion_Purchase")}
 
 
-def test_web_event_id_element_on_the_wrong_path(graph_api, make_folder):
+def test_an_event_id_action_that_is_not_awaited_is_an_error(graph_api, make_folder):
     folder = make_folder(GOOD_PIXEL, "TEST123", "--events", "Purchase")
     path = folder / "tags.yaml"
     document = load_yaml(path)
-    element = next(d for d in document["data_elements"] if d["name"] == "MetaConversion_EventId")
-    element["settings"]["path"] = "window.dataLayer.meta.eventId"
+    generate = component(rule(document, "MetaConversion_Purchase"), "core::actions::custom-code")
+    generate["delay_next"] = False
     save_yaml(path, document)
     _, report = run_broken(folder, graph_api)
-    assert [(f["file"], f["rule"]) for f in errors_of(report)] == [("tags.yaml", "MetaConversion_Purchase")]
+    (finding,) = errors_of(report)
+    assert (finding["file"], finding["rule"]) == ("tags.yaml", "MetaConversion_Purchase")
+    assert "delay_next" in finding["message"] and report["dedup"]["Purchase"]["ok"] is False
+
+
+def test_a_missing_setup_rule_is_an_error(graph_api, make_folder):
+    folder = make_folder(GOOD_PIXEL, "TEST123", "--events", "Lead")
+    path = folder / "tags.yaml"
+    document = load_yaml(path)
+    document["rules"] = [r for r in document["rules"] if r["name"] != "MetaConversion_Setup"]
+    save_yaml(path, document)
+    _, report = run_broken(folder, graph_api)
+    (finding,) = errors_of(report)
+    assert finding["rule"] == "MetaConversion_Setup" and "runtime" in finding["message"]
+
+
+def test_what_the_extension_would_mangle_is_found(graph_api, make_folder):
+    """Hand edits the real CAPI extension would turn into unmatchable hashes, nulls or test events."""
+    folder = make_folder(GOOD_PIXEL, "TEST123", "--events", "Purchase")
+    path = folder / "event-forwarding.yaml"
+    document = load_yaml(path)
+    for name, element_path in (("MetaConversion_City", "arc.event.data.user.city"),
+                               ("MetaConversion_Value", "arc.event.data.value"),
+                               ("MetaConversion_Currency", "arc.event.data.currency")):
+        document["data_elements"].append({"name": name, "extension": "core", "delegate_descriptor_id": "core::dataElements::path",
+                                          "settings": {"path": element_path}})
+    action = component(rule(document, "MetaConversion_Purchase"), "facebook_conversions_api_extension::actions::send_capi_data")
+    action["settings"]["customData"] = {"value": "{{MetaConversion_Value}}", "currency": "{{MetaConversion_Currency}}"}
+    action["settings"]["city"] = "Menlo Park"  # the extension would hash "menlo park"
+    action["settings"]["testEventCode"] = "TEST123"  # compiled into every build
+    save_yaml(path, document)
+    _, report = run_broken(folder, graph_api)
+    messages = " | ".join(f["message"] for f in errors_of(report) if f["rule"] == "MetaConversion_Purchase")
+    assert "customer information ct is not the browser's Meta-normalised digest" in messages
+    assert "value 0 would reach Meta as null" in messages
+    assert "a staging build would send test_event_code 'TEST123'" in messages
+
+
+def test_a_list_in_a_customer_field_would_lose_the_event(graph_api, make_folder):
+    folder = make_folder(GOOD_PIXEL, "TEST123", "--events", "Lead")
+    path = folder / "event-forwarding.yaml"
+    document = load_yaml(path)
+    document["data_elements"].append({"name": "MetaConversion_Ids", "extension": "core",
+                                      "delegate_descriptor_id": "core::dataElements::path",
+                                      "settings": {"path": "arc.event.data.conversionData"}})
+    action = component(rule(document, "MetaConversion_Lead"), "facebook_conversions_api_extension::actions::send_capi_data")
+    action["settings"]["externalId"] = "{{MetaConversion_Ids}}"
+    save_yaml(path, document)
+    _, report = run_broken(folder, graph_api)
+    (finding,) = errors_of(report)
+    assert "would throw" in finding["message"] and "never reach Meta" in finding["message"]
 
 
 def test_purchase_must_map_currency_and_value(graph_api, make_folder):
@@ -383,12 +437,12 @@ def test_purchase_must_map_currency_and_value(graph_api, make_folder):
     path = folder / "event-forwarding.yaml"
     document = load_yaml(path)
     action = component(rule(document, "MetaConversion_Purchase"), "facebook_conversions_api_extension::actions::send_capi_data")
-    del action["settings"]["customData"]["currency"]
+    del action["settings"]["customData"]
     save_yaml(path, document)
     _, report = run_broken(folder, graph_api)
-    (finding,) = errors_of(report)
-    assert (finding["file"], finding["rule"]) == ("event-forwarding.yaml", "MetaConversion_Purchase")
-    assert "customData.currency" in finding["message"]
+    findings = [(f["file"], f["rule"], f["message"]) for f in errors_of(report)]
+    assert {(file, rule_name) for file, rule_name, _ in findings} == {("event-forwarding.yaml", "MetaConversion_Purchase")}
+    assert any("no customData" in message for _, _, message in findings)
 
 
 def test_event_names_must_match_on_both_sides(graph_api, make_folder):
@@ -451,17 +505,17 @@ def test_missing_files_are_named(graph_api, make_folder):
 
 
 def test_preflight_problem_stops_the_send(graph_api, make_folder):
-    # AddToCart's currency reads content_name ("Sample product"): the files are consistent, the payload is not.
+    # AddToCart's customData is fixed JSON text (the extension parses it) with a currency Meta rejects.
     folder = make_folder(GOOD_PIXEL, "TEST123", "--events", "AddToCart")
     path = folder / "event-forwarding.yaml"
     document = load_yaml(path)
     action = component(rule(document, "MetaConversion_AddToCart"), "facebook_conversions_api_extension::actions::send_capi_data")
-    action["settings"]["customData"]["currency"] = "{{MetaConversion_ContentName}}"
+    action["settings"]["customData"] = '{"currency": "dollars", "value": 5}'
     save_yaml(path, document)
     _, report = run_broken(folder, graph_api)
-    (finding,) = errors_of(report)
-    assert finding["rule"] == "MetaConversion_AddToCart" and "custom_data.currency" in finding["message"]
-    assert "would be rejected" in finding["message"]
+    rejected = [f for f in errors_of(report) if "would be rejected" in f["message"]]
+    assert [f["rule"] for f in rejected] == ["MetaConversion_AddToCart"]
+    assert "custom_data.currency" in rejected[0]["message"]
 
 
 def test_report_text_for_a_clean_static_run():
@@ -479,7 +533,7 @@ def test_env_file_parsing(tmp_path):
 
 def test_default_country_must_be_a_code(graph_api, make_folder):
     result = invoke(["validate", make_folder(), "--default-country", "USA"])
-    assert result.exit_code == ExitCode.USAGE and "2-letter" in result.stderr
+    assert result.exit_code == ExitCode.USAGE and "alpha-2" in result.stderr
     assert graph_api.requests == []
 
 

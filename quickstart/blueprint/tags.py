@@ -15,6 +15,7 @@ How each piece runs in Turbine and the extensions (reference/adobe-runtime.md §
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from quickstart import catalog
@@ -43,6 +44,15 @@ EVENT_ID_TOKEN = f"%{EVENT_DETAIL}.conversionData.eventId%"
 # The awaited actions may take this long (ms) before Turbine gives up on the rest of the rule.
 GENERATE_TIMEOUT_MS = 5000
 SETUP_RULE_ORDER = 1.0  # before every other Library Loaded rule (Reactor's default is 50)
+
+
+RUNTIME_MARKER = "mc.runtime = "  # in the runtime's source: how validate recognises the setup action
+PREPARE_CALL = "window.metaConversion.runtime.prepare(event, "
+
+
+def prepare_call(event: catalog.Event) -> str:
+    """How each rule's Generate New Event ID calls the runtime (validate looks for it)."""
+    return PREPARE_CALL + json.dumps(event.name)
 
 
 def token(name: str) -> str:

@@ -99,6 +99,20 @@ class GraphUnreachableError(UnreachableError):
         self.attempts = attempts
 
 
+def events_body(events: list[dict[str, Any]], *, test_event_code: str | None, partner_agent: str | None,
+                token: str) -> dict[str, Any]:
+    """The JSON body of one events request, in the Meta CAPI extension's key order. The token goes
+    in the body (never in a URL, unlike the extension); send and --dry-run both use this."""
+    body: dict[str, Any] = {}
+    if test_event_code:
+        body["test_event_code"] = test_event_code
+    body["data"] = events
+    if partner_agent:
+        body["partner_agent"] = partner_agent
+    body["access_token"] = token
+    return body
+
+
 def explain(error: GraphError, *, pixel_id: str | None = None) -> str:
     """One line a person can act on, chosen by (code, subcode) alone; localised text is never parsed."""
     code, subcode = error.code, error.subcode
@@ -229,12 +243,7 @@ class GraphClient:
 
         if len(events) > MAX_EVENTS_PER_REQUEST:
             raise ValueError(f"{len(events)} events in one request; Meta takes at most {MAX_EVENTS_PER_REQUEST}")
-        body: dict[str, Any] = {"data": events}
-        if test_event_code:
-            body["test_event_code"] = test_event_code
-        if self.partner_agent:
-            body["partner_agent"] = self.partner_agent
-        body["access_token"] = self.token
+        body = events_body(events, test_event_code=test_event_code, partner_agent=self.partner_agent, token=self.token)
         return self._post_with_retries(self.events_url(str(pixel_id)), body, pixel_id=str(pixel_id))
 
     # -- internals ---------------------------------------------------------------------------
