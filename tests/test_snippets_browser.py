@@ -1,9 +1,10 @@
-"""The JavaScript a generated Tags property runs on a visitor's page, run in real Chromium.
+"""The JavaScript a generated folder puts on a visitor's page, piece by piece, in real Chromium.
 
-Sources come from folders made by `quickstart init` (the rules' "Generate New Event ID" custom
-code, the MetaConversion_DataLayer data element, snippets/data-layer.js), executed the way Tags
-executes custom code: as a function body (actions get event, target, Promise; data elements get
-event), on a page served from 127.0.0.1.
+The <head> snippet (Meta's fbq stub, the site queue), the runtime that MetaConversion_Setup
+installs (prepare, Meta's normalisation, SHA-256), the MetaConversion_DataLayer data element
+and the blocks of snippets/data-layer.js, from folders made by `quickstart init`, executed the
+way Tags executes custom code (a function body). How they run together in the real Turbine is
+tests/test_engines.py; the normaliser against the Python one, tests/test_runtime_normalize.py.
 """
 
 from __future__ import annotations
@@ -15,49 +16,56 @@ import uuid
 import pytest
 
 from quickstart import catalog
-from quickstart.settings import DATA_LAYER_DATA_ELEMENT
+from quickstart.settings import DATA_LAYER_DATA_ELEMENT, SETUP_RULE
 from tests.browser_helpers import data_element, generate_folder, load_yaml, rule_component
+from tests.test_normalize import META_DOC_VECTORS
 
 pytestmark = pytest.mark.browser
 
 PATHS = ("window.dataLayer.meta", "window.digitalData.meta", "window.a.b.c")
-EVENTS = ("PageView", "Purchase", "AddToCart")
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 FBP = "fb.1.1700000000000.1234567890"
 FBC = "fb.1.1700000000000.IwAR0cookie"
 BLANK = "<!doctype html><html><head><title>shop</title></head><body><p>shop</p></body></html>"
 
-# How Tags runs them: the customCode transform makes an action's source the body of
-# function(event, target, Promise); a custom-code data element's source is function(event).
-RUN_ACTION = """(source) => {
-  const action = new Function('event', 'target', 'Promise', source);
-  const event = {element: document.body, target: document.body, $type: 'core.direct-call'};
-  action.call(document.body, event, document.body, Promise);
+# Tags runs an action's source as the body of function(event, target, Promise), a custom-code
+# data element's as function(event); the stub _satellite records track() calls.
+STUB_SATELLITE = """(layerSource) => {
+  window._satellite = {calls: [], track(id, detail) { this.calls.push([id, detail]); },
+                       getVar(name) { return new Function('event', layerSource)({}); }};
 }"""
-READ_DATA_ELEMENT = "(source) => new Function('event', source)({$type: 'core.direct-call'})"
-DATA_ELEMENT_IS_THE_LAYER = "([source, path]) => new Function('event', source)({}) === eval(path)"
-STUB_SATELLITE = "() => { window._satellite = {calls: [], track(id) { this.calls.push(id); }}; }"
+INSTALL_RUNTIME = "(source) => new Function('event', 'target', 'Promise', source).call(document.body, {}, document.body, Promise)"
+PREPARE = """([name, params, detail]) => {
+  const event = {$type: 'core.direct-call', detail: detail};
+  const result = window.metaConversion.runtime.prepare(event, name, params);
+  return {result: result, detail: event.detail};
+}"""
 
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory) -> dict[str, dict]:
-    """data layer path -> the tags.yaml model and data-layer.js of a generated folder."""
+    """data layer path -> the generated folder's tags.yaml model, head snippet and data-layer.js."""
     made = {}
     for index, path in enumerate(PATHS):
-        folder = generate_folder(tmp_path_factory.mktemp(f"site{index}") / "example.com", "--data-layer-path", path)
+        folder = generate_folder(tmp_path_factory.mktemp(f"site{index}") / "example.com", "--data-layer-path", path,
+                                 "--default-country", "US")
         made[path] = {"tags": load_yaml(folder / "tags.yaml"),
+                      "head": (folder / "snippets/head.html").read_text(encoding="utf-8"),
                       "data_layer_js": (folder / "snippets/data-layer.js").read_text(encoding="utf-8")}
     return made
 
 
-def generate_source(folders, path: str, event: str) -> str:
-    tags = folders[path]["tags"]
-    component = rule_component(tags, f"MetaConversion_{event}", "Generate New Event ID")
-    assert component["delegate_descriptor_id"] == "core::actions::custom-code"
-    return component["settings"]["source"]
+def inline_scripts(head: str) -> str:
+    """The inline <script> of the head snippet (the embed's src is left out)."""
+    return re.search(r"<script>\n(.*?)</script>", head, re.S).group(1)
 
 
-def data_layer_source(folders, path: str) -> str:
+def runtime_source(folders, path: str) -> str:
+    return rule_component(folders[path]["tags"], SETUP_RULE,
+                          "Install the quickstart runtime and deliver the site queue")["settings"]["source"]
+
+
+def layer_source(folders, path: str) -> str:
     return data_element(folders[path]["tags"], DATA_LAYER_DATA_ELEMENT)["settings"]["source"]
 
 
@@ -84,215 +92,206 @@ def open_page(shared_page, site_server):
     return open_
 
 
-def read(page, path: str):
-    return page.evaluate(f"() => {path}")
+def with_runtime(page, folders, path: str = PATHS[0]):
+    page.evaluate(STUB_SATELLITE, layer_source(folders, path))
+    page.evaluate(INSTALL_RUNTIME, runtime_source(folders, path))
+    return page
+
+
+# --- the <head> snippet: the site queue --------------------------------------------------------
 
 
 @pytest.mark.parametrize("path", PATHS)
-@pytest.mark.parametrize("event", EVENTS)
-def test_generate_event_id_writes_conversion_data(folders, open_page, path, event):
-    page = open_page(cookies={"_fbp": FBP, "_fbc": FBC})
-    source = generate_source(folders, path, event)
-
-    before = time.time()
-    page.evaluate(RUN_ACTION, source)
-    after = time.time()
-    first = read(page, f"{path}.conversionData")
-
-    assert UUID4.match(first["eventId"]), first["eventId"]
-    assert first["eventName"] == event
-    assert isinstance(first["eventTime"], int)
-    assert int(before) - 1 <= first["eventTime"] <= after + 1  # unix seconds, not milliseconds
-    assert first["fbp"] == FBP
-    assert first["fbc"] == FBC
-    assert first["eventSourceUrl"] == page.url
-    assert first["userAgent"] == page.evaluate("navigator.userAgent")
-
-    page.evaluate(RUN_ACTION, source)
-    second = read(page, f"{path}.conversionData")
-    assert UUID4.match(second["eventId"])
-    assert second["eventId"] != first["eventId"]  # a new id on every run, so Meta never merges two events
-
-
-@pytest.mark.parametrize("path", PATHS)
-def test_generate_event_id_keeps_the_sites_values(folders, open_page, path):
+def test_calls_before_the_library_are_queued_with_their_own_copy(folders, open_page, path):
     page = open_page()
-    parent, leaf = path.rsplit(".", 1)
-    page.evaluate("""([parentKeys, leaf]) => {
-        let node = window;
-        for (const key of parentKeys) { node[key] = node[key] || {}; node = node[key]; }
-        node.siteOwn = 'keep me';
-        node[leaf] = {value: 9.99, currency: 'EUR', user: {email: 'a@example.com'}};
-    }""", [parent.split(".")[1:], leaf])
-    page.evaluate(RUN_ACTION, generate_source(folders, path, "Purchase"))
+    page.add_script_tag(content=inline_scripts(folders[path]["head"]))
+    queued = page.evaluate(f"""() => {{
+      const payload = {{value: 1, currency: "USD", user: {{email: "a@example.com"}}}};
+      metaConversion.track("AddToCart", payload);
+      const written = {path} === payload;   // the data layer holds the payload: the seed's contract
+      payload.value = 2;                     // the page changes it afterwards...
+      metaConversion.track("InitiateCheckout", {{value: 3}});
+      return {{written: written, queue: metaConversion.queue, layer: {path}}};
+    }}""")
+    assert queued["written"] is True
+    # ...the queued copy does not change; the second call did not overwrite the first.
+    assert queued["queue"] == [["AddToCart", {"value": 1, "currency": "USD", "user": {"email": "a@example.com"}}],
+                               ["InitiateCheckout", {"value": 3}]]
+    assert queued["layer"] == {"value": 3}
 
-    layer = read(page, path)
-    assert layer["value"] == 9.99 and layer["currency"] == "EUR"
-    assert layer["user"] == {"email": "a@example.com"}
-    assert layer["conversionData"]["eventName"] == "Purchase"
-    assert read(page, f"{parent}.siteOwn") == "keep me"
 
-
-def test_generate_event_id_keeps_a_gtm_data_layer_array(folders, open_page):
+def test_the_runtime_delivers_the_queue_in_order_and_later_calls_at_once(folders, open_page):
     page = open_page()
-    page.evaluate("() => { window.dataLayer = [{event: 'gtm.js', 'gtm.start': 1}]; }")
-    page.evaluate(RUN_ACTION, generate_source(folders, "window.dataLayer.meta", "AddToCart"))
+    page.add_script_tag(content=inline_scripts(folders[PATHS[0]]["head"]))
+    page.evaluate('() => { metaConversion.track("Lead", {value: 1}); metaConversion.track("Purchase", {value: 2}); }')
+    with_runtime(page, folders)
+    page.evaluate('() => metaConversion.track("Search", {search_string: "shoes"})')
+    calls = page.evaluate("() => window._satellite.calls")
+    assert calls == [["MetaConversion_Lead", {"value": 1}], ["MetaConversion_Purchase", {"value": 2}],
+                     ["MetaConversion_Search", {"search_string": "shoes"}]]
+    assert page.evaluate("() => metaConversion.queue.length") == 0
 
-    assert page.evaluate("() => Array.isArray(window.dataLayer) && window.dataLayer.length") == 1
-    assert read(page, "window.dataLayer[0].event") == "gtm.js"
-    assert read(page, "window.dataLayer.meta.conversionData.eventName") == "AddToCart"
-    page.evaluate("() => window.dataLayer.push({event: 'later'})")  # GTM keeps working
-    assert read(page, "window.dataLayer.length") == 2
 
-
-def test_a_missing_data_layer_becomes_an_array_gtm_can_still_use(folders, open_page):
-    # Tags' PageView runs at page top, often before a GTM snippet that does
-    # `window.dataLayer = window.dataLayer || []; dataLayer.push(...)`: that must not break.
+def test_a_gtm_data_layer_keeps_working(folders, open_page):
     page = open_page()
-    page.evaluate(RUN_ACTION, generate_source(folders, "window.dataLayer.meta", "PageView"))
-    page.evaluate("() => { window.dataLayer = window.dataLayer || []; window.dataLayer.push({event: 'gtm.js'}); }")
-    assert read(page, "window.dataLayer[0].event") == "gtm.js"
-    assert read(page, "window.dataLayer.meta.conversionData.eventName") == "PageView"
+    page.evaluate("() => { window.dataLayer = [{event: 'gtm.js'}]; }")
+    page.add_script_tag(content=inline_scripts(folders["window.dataLayer.meta"]["head"]))
+    state = page.evaluate("""() => {
+      metaConversion.track("Lead", {value: 1});
+      window.dataLayer.push({event: 'after'});
+      return {isArray: Array.isArray(window.dataLayer), length: window.dataLayer.length, meta: window.dataLayer.meta};
+    }""")
+    assert state == {"isArray": True, "length": 2, "meta": {"value": 1}}
 
 
-@pytest.mark.parametrize("path", PATHS)
-def test_generate_event_id_creates_a_missing_path_without_throwing(folders, open_page, path):
+def test_a_missing_gtm_data_layer_becomes_an_array(folders, open_page):
     page = open_page()
-    top = path.split(".")[1]
-    assert page.evaluate(f"() => typeof window.{top}") == "undefined"
-    page.evaluate(RUN_ACTION, generate_source(folders, path, "AddToCart"))
-    assert read(page, f"{path}.conversionData.eventName") == "AddToCart"
+    page.add_script_tag(content=inline_scripts(folders["window.dataLayer.meta"]["head"]))
+    assert page.evaluate("() => { metaConversion.track('Lead', {}); return Array.isArray(window.dataLayer); }")
 
-    # A null on the way is replaced too (a site that reset its data layer).
-    page.evaluate(f"() => {{ window.{top} = null; }}")
-    page.evaluate(RUN_ACTION, generate_source(folders, path, "Purchase"))
-    assert read(page, f"{path}.conversionData.eventName") == "Purchase"
+
+def test_the_head_snippet_twice_keeps_the_first_queue(folders, open_page):
+    page = open_page()
+    script = inline_scripts(folders[PATHS[0]]["head"])
+    page.add_script_tag(content=script)
+    page.evaluate("() => metaConversion.track('Lead', {value: 1})")
+    page.add_script_tag(content=script)
+    assert page.evaluate("() => metaConversion.queue") == [["Lead", {"value": 1}]]
+
+
+# --- the <head> snippet: Meta's fbq stub --------------------------------------------------------
+
+
+def test_the_fbq_stub_leaves_out_parameters_without_a_value(folders, open_page):
+    page = open_page()
+    page.add_script_tag(content=inline_scripts(folders[PATHS[0]]["head"]))
+    queue = page.evaluate("""() => {
+      fbq('track', 'Purchase', {value: 0, currency: 'USD', content_name: '', content_ids: undefined, num_items: null},
+          {eventID: 'e-1'});
+      return fbq.queue.map(args => Array.from(args));
+    }""")
+    assert queue == [["track", "Purchase", {"value": 0, "currency": "USD"}, {"eventID": "e-1"}]]
+    assert "dataProcessingOptions" not in str(queue)  # LDU is off in this folder
+
+
+def test_with_ldu_the_flag_is_queued_before_anything_else(open_page, tmp_path):
+    folder = generate_folder(tmp_path / "ldu", "--ldu")
+    head = (folder / "snippets/head.html").read_text(encoding="utf-8")
+    page = open_page()
+    page.add_script_tag(content=inline_scripts(head))
+    assert page.evaluate("() => fbq.queue.map(a => Array.from(a))") == [["dataProcessingOptions", ["LDU"], 0, 0]]
+    # A page that has its own Pixel base code keeps it; the flag is still queued on it.
+    page = open_page()
+    page.evaluate("() => { window.fbq = function () { (window.fbq.q = window.fbq.q || []).push(Array.from(arguments)); }; }")
+    page.add_script_tag(content=inline_scripts(head))
+    assert page.evaluate("() => window.fbq.q") == [["dataProcessingOptions", ["LDU"], 0, 0]]
+
+
+# --- the runtime: prepare ----------------------------------------------------------------------
+
+
+def test_prepare_gives_the_event_its_own_snapshot(folders, open_page):
+    page = with_runtime(open_page(cookies={"_fbp": FBP}), folders)
+    before = int(time.time())
+    out = page.evaluate(PREPARE, ["Purchase", list(catalog.get("Purchase").params),
+                                  {"value": 0, "currency": "USD", "content_name": "", "other": "x",
+                                   "user": {"email": " Jane.Doe@Example.com", "phone": "(650) 555-1212"}}])
+    detail = out["detail"]
+    assert detail == out["result"]
+    conversion = detail.pop("conversionData")
+    assert detail == {"value": 0, "currency": "USD"}  # the event's parameters that have a value; 0 kept
+    assert UUID4.match(conversion["eventId"]) and conversion["eventName"] == "Purchase"
+    assert before <= conversion["eventTime"] <= int(time.time()) + 1
+    assert conversion["fbp"] == FBP and "fbc" not in conversion
+    assert conversion["eventSourceUrl"].endswith("/shop") and "Chrome" in conversion["userAgent"]
+    from quickstart.meta.normalize import sha256_hex
+
+    assert conversion["user"] == {"em": sha256_hex("jane.doe@example.com"), "ph": sha256_hex("16505551212")}
+
+
+def test_prepare_reads_the_data_layer_when_the_call_has_no_payload(folders, open_page):
+    page = with_runtime(open_page(), folders, "window.digitalData.meta")
+    page.evaluate("() => { window.digitalData = {meta: {value: 7, currency: 'EUR', user: {city: 'Paris'}}}; }")
+    out = page.evaluate(PREPARE, ["Lead", ["value", "currency"], None])
+    from quickstart.meta.normalize import sha256_hex
+
+    assert out["detail"]["value"] == 7 and out["detail"]["conversionData"]["user"] == {"ct": sha256_hex("paris")}
 
 
 def test_fbc_is_built_from_fbclid_when_there_is_no_cookie(folders, open_page):
-    page = open_page("?utm_source=fb&fbclid=IwAR0abc-DEF_123&x=1", cookies={"_fbp": FBP})
-    before_ms = int(time.time() * 1000)
-    page.evaluate(RUN_ACTION, generate_source(folders, "window.dataLayer.meta", "Purchase"))
-    after_ms = int(time.time() * 1000)
-    fbc = read(page, "window.dataLayer.meta.conversionData.fbc")
-    match = re.fullmatch(r"fb\.1\.(\d{13})\.IwAR0abc-DEF_123", fbc)
-    assert match, fbc
-    assert before_ms - 1000 <= int(match.group(1)) <= after_ms + 1000  # creation time in ms, as Meta specifies
-    assert read(page, "window.dataLayer.meta.conversionData.fbp") == FBP
+    page = with_runtime(open_page("?fbclid=IwAR0abc_-9"), folders)
+    conversion = page.evaluate(PREPARE, ["Lead", [], {}])["detail"]["conversionData"]
+    assert re.fullmatch(r"fb\.1\.\d{13}\.IwAR0abc_-9", conversion["fbc"])
 
 
 def test_the_fbc_cookie_wins_over_fbclid(folders, open_page):
-    page = open_page("?fbclid=IwAR0fromurl", cookies={"_fbc": FBC})
-    page.evaluate(RUN_ACTION, generate_source(folders, "window.dataLayer.meta", "Purchase"))
-    assert read(page, "window.dataLayer.meta.conversionData.fbc") == FBC
-
-
-def test_no_cookies_and_no_fbclid_leave_fbp_and_fbc_empty(folders, open_page):
-    page = open_page()
-    page.evaluate(RUN_ACTION, generate_source(folders, "window.dataLayer.meta", "Purchase"))
-    data = read(page, "window.dataLayer.meta.conversionData")
-    assert data.get("fbp") is None and data.get("fbc") is None
-    # and they vanish from the JSON the Web SDK sends (no "undefined" strings reach the edge)
-    assert page.evaluate("() => Object.keys(JSON.parse(JSON.stringify(window.dataLayer.meta.conversionData)))") == [
-        "eventId", "eventName", "eventTime", "eventSourceUrl", "userAgent"]
+    page = with_runtime(open_page("?fbclid=IwAR0url", cookies={"_fbc": FBC}), folders)
+    assert page.evaluate(PREPARE, ["Lead", [], {}])["detail"]["conversionData"]["fbc"] == FBC
 
 
 def test_event_ids_are_uuids_without_crypto_random_uuid(folders, open_page):
-    # crypto.randomUUID exists only in secure contexts; an http:// site falls back to getRandomValues,
-    # and a browser without crypto to Math.random.
-    page = open_page()
-    source = generate_source(folders, "window.dataLayer.meta", "Purchase")
-    ids = []
-    page.evaluate("() => { delete Crypto.prototype.randomUUID; }")
-    assert page.evaluate("() => typeof crypto.randomUUID") == "undefined"
-    for _ in range(3):
-        page.evaluate(RUN_ACTION, source)
-        ids.append(read(page, "window.dataLayer.meta.conversionData.eventId"))
-    page.evaluate("() => { Object.defineProperty(window, 'crypto', {value: undefined, configurable: true}); }")
-    assert page.evaluate("() => window.crypto") is None
-    page.evaluate(RUN_ACTION, source)
-    ids.append(read(page, "window.dataLayer.meta.conversionData.eventId"))
-
-    assert all(UUID4.match(i) for i in ids), ids
-    assert len(set(ids)) == len(ids)
+    page = with_runtime(open_page(), folders)
+    ids = page.evaluate("""() => {
+      Object.defineProperty(window.crypto, 'randomUUID', {value: undefined});
+      return Array.from({length: 50}, () => {
+        const event = {};
+        window.metaConversion.runtime.prepare(event, 'Lead', []);
+        return event.detail.conversionData.eventId;
+      });
+    }""")
+    assert len(set(ids)) == 50 and all(UUID4.match(i) for i in ids)
     assert all(uuid.UUID(i).version == 4 for i in ids)
+
+
+# --- the runtime: Meta's normalisation and SHA-256 ----------------------------------------------
+
+
+def test_every_meta_vector_hashes_as_documented(folders, open_page):
+    page = with_runtime(open_page(), folders)
+    results = page.evaluate("""(vectors) => vectors.map(([key, raw, country]) => {
+      const n = window.metaConversion.runtime.normalize(key, raw, country);
+      const user = {}; user[key] = raw;
+      return [n && n[0], window.metaConversion.runtime.hashUser(
+        Object.fromEntries([[{em: 'email', ph: 'phone', fn: 'firstName', ln: 'lastName', db: 'dob', ge: 'gender',
+                              ct: 'city', st: 'state', zp: 'zip', country: 'country', external_id: 'externalId'}[key], raw]]),
+        country)[key]];
+    })""", [[key, raw, country] for key, raw, country, _, _ in META_DOC_VECTORS])
+    from quickstart.meta.normalize import sha256_hex
+
+    for (key, raw, _, normalized, digest), (got_normalized, got_digest) in zip(META_DOC_VECTORS, results):
+        assert (got_normalized, got_digest) == (normalized, digest or sha256_hex(normalized)), (key, raw)
+
+
+def test_sha256_matches_for_ascii_unicode_and_long_text(folders, open_page):
+    import hashlib
+
+    texts = ["", "abc", "valéry", "정", "😀 emoji", "x" * 1000, "a" * 55, "a" * 56, "a" * 64]
+    page = with_runtime(open_page(), folders)
+    got = page.evaluate("(texts) => texts.map(t => window.metaConversion.runtime.sha256(t))", texts)
+    assert got == [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
+
+
+# --- the data element and snippets/data-layer.js ------------------------------------------------
 
 
 @pytest.mark.parametrize("path", PATHS)
 def test_data_layer_element_returns_the_object_or_an_empty_one(folders, open_page, path):
     page = open_page()
-    source = data_layer_source(folders, path)
-    top = path.split(".")[1]
-
-    assert page.evaluate(READ_DATA_ELEMENT, source) == {}  # nothing yet: {} so the Web SDK still sends an object
-    page.evaluate(f"() => {{ window.{top} = null; }}")
-    assert page.evaluate(READ_DATA_ELEMENT, source) == {}
-    page.evaluate(f"() => {{ window.{top} = 'not an object'; }}")
-    assert page.evaluate(READ_DATA_ELEMENT, source) == {}
-
-    page.evaluate(f"() => {{ delete window.{top}; }}")
-    page.evaluate(RUN_ACTION, generate_source(folders, path, "Purchase"))
-    page.evaluate(f"() => {{ {path}.value = 12.5; {path}.currency = 'USD'; }}")
-    assert page.evaluate(DATA_ELEMENT_IS_THE_LAYER, [source, path]) is True  # the object itself, not a copy
-    value = page.evaluate(READ_DATA_ELEMENT, source)
-    assert value["value"] == 12.5 and value["currency"] == "USD"
-    assert value["conversionData"]["eventName"] == "Purchase"
-
-
-def data_layer_blocks(text: str) -> dict[str, str]:
-    """snippets/data-layer.js split at its `// --- Event ---` headers: event name -> code."""
-    parts = re.split(r"^// --- (\w+)\b.*---$", text, flags=re.MULTILINE)
-    return {parts[i]: parts[i + 1] for i in range(1, len(parts), 2)}
+    source = layer_source(folders, path)
+    assert page.evaluate("(s) => new Function('event', s)({})", source) == {}
+    page.evaluate(f"() => {{ {path.split('.')[1]} = undefined; }}")
+    page.add_script_tag(content=inline_scripts(folders[path]["head"]))
+    page.evaluate("() => metaConversion.track('Lead', {value: 5})")
+    assert page.evaluate("(s) => new Function('event', s)({})", source) == {"value": 5}
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_each_data_layer_snippet_fills_the_layer_and_fires_its_rule(folders, open_page, path):
+def test_each_data_layer_block_queues_its_event(folders, open_page, path):
     page = open_page()
-    page.evaluate(STUB_SATELLITE)
-    blocks = data_layer_blocks(folders[path]["data_layer_js"])
-    assert list(blocks) == list(catalog.EVENT_NAMES)
-
-    for name, code in blocks.items():
-        event = catalog.get(name)
-        calls_before = read(page, "window._satellite.calls.length")
-        page.evaluate("(code) => { (0, eval)(code); }", code)  # as a <script> would run it; throws on error
-        calls = read(page, "window._satellite.calls")
-        if event.direct_call:
-            assert calls[calls_before:] == [event.direct_call], name
-        else:
-            assert calls[calls_before:] == [], name  # PageView fires by itself
-        layer = read(page, path)
-        expected = {**event.sample_custom_data(), "user": catalog.USER_SAMPLES}
-        assert layer == expected, name
-
-
-def test_a_data_layer_snippet_then_the_rule_gives_the_web_sdk_one_object(folders, open_page):
-    # The site's snippet fills the layer and calls _satellite.track; the rule's first action adds
-    # conversionData; the data element hands the whole object to the Web SDK send-event action.
-    path = "window.digitalData.meta"
-    page = open_page(cookies={"_fbp": FBP})
-    page.evaluate("""([generate, readLayer]) => {
-        window._satellite = {track(id) {
-            new Function('event', 'target', 'Promise', generate)({}, document.body, Promise);
-            window.sent = JSON.parse(JSON.stringify(new Function('event', readLayer)({})));
-        }};
-    }""", [generate_source(folders, path, "Purchase"), data_layer_source(folders, path)])
-    page.evaluate("(code) => { (0, eval)(code); }", data_layer_blocks(folders[path]["data_layer_js"])["Purchase"])
-
-    sent = read(page, "window.sent")
-    assert sent["value"] == catalog.CUSTOM_DATA_SAMPLES["value"]
-    assert sent["currency"] == "USD"
-    assert sent["user"]["email"] == catalog.USER_SAMPLES["email"]
-    assert sent["conversionData"]["eventName"] == "Purchase"
-    assert sent["conversionData"]["fbp"] == FBP
-    assert UUID4.match(sent["conversionData"]["eventId"])
-
-
-def test_data_layer_snippet_before_gtm_keeps_gtm_working(folders, open_page):
-    # data-layer.js tells the site to put the PageView block before the embed code in <head>,
-    # i.e. often before Google Tag Manager's `w.dataLayer = w.dataLayer || []; dataLayer.push(...)`.
-    page = open_page()
-    page.evaluate("(code) => { (0, eval)(code); }", data_layer_blocks(folders["window.dataLayer.meta"]["data_layer_js"])["PageView"])
-    page.evaluate("() => { window.dataLayer = window.dataLayer || []; window.dataLayer.push({event: 'gtm.js'}); }")
-    assert read(page, "window.dataLayer[0].event") == "gtm.js"
-    assert read(page, "window.dataLayer.meta.user.email") == catalog.USER_SAMPLES["email"]
+    page.add_script_tag(content=inline_scripts(folders[path]["head"]))
+    page.add_script_tag(content=folders[path]["data_layer_js"])
+    queue = page.evaluate("() => metaConversion.queue")
+    assert [name for name, _ in queue] == list(catalog.EVENT_NAMES)
+    for name, payload in queue:
+        assert set(payload) == set(catalog.get(name).params) | {"user"}
+        assert payload["user"] == catalog.USER_SAMPLES
