@@ -29,18 +29,18 @@ def compute_tables() -> dict[str, Any]:
     regions: dict[str, list[Any]] = {}
     for region in sorted(phonenumbers.SUPPORTED_REGIONS):
         meta = PhoneMetadata.metadata_for_region(region)
-        prefix, simple = _plain_prefixes(meta)
+        prefix, transformed = _prefix_rule(meta)
         idd = meta.international_prefix or ""
         idd = idd if idd.isdigit() else ""  # a pattern (several prefixes) is left to the "+" form
-        regions[region] = [meta.country_code, prefix, list(meta.general_desc.possible_length), int(simple), idd]
+        regions[region] = [meta.country_code, prefix, list(meta.general_desc.possible_length), transformed, idd]
     codes: dict[str, list[int]] = {}
     for code in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE):
         main = phonenumbers.region_code_for_country_code(code)
         meta = PhoneMetadata.metadata_for_region(main) or PhoneMetadata.metadata_for_nongeo_region(code)
         if meta is None:
             continue
-        prefix, simple = _plain_prefixes(meta)
-        codes[str(code)] = [list(meta.general_desc.possible_length), prefix, int(simple)]
+        prefix, transformed = _prefix_rule(meta)
+        codes[str(code)] = [list(meta.general_desc.possible_length), prefix, transformed]
 
     names = normalize._country_names()  # noqa: SLF001 - the same map the Python side reads
     return {
@@ -59,17 +59,12 @@ def compute_tables() -> dict[str, Any]:
     }
 
 
-def _plain_prefixes(meta) -> tuple[str, bool]:
-    """The national prefixes phonenumbers strips, as "0" or "0|180020", and whether that is all
-    it does. Regions that parse their prefix with patterns and carrier codes (AR, BR, JP, ...)
-    are not plain: the browser leaves their national numbers out rather than guess."""
-    parsing = meta.national_prefix_for_parsing
-    if parsing is None:
-        prefix = meta.national_prefix or ""
-        return prefix, prefix.isdigit() or prefix == ""
-    literals = parsing.split("|")
-    plain = meta.national_prefix_transform_rule is None and all(item.isdigit() for item in literals)
-    return (parsing if plain else ""), plain
+def _prefix_rule(meta) -> tuple[str, int]:
+    """phonenumbers' national prefix pattern (a regular expression JavaScript reads the same
+    way, matched at the start), and 1 when a match is also transformed (carrier codes: AR, BR,
+    ...), which the browser does not attempt: it leaves such numbers out."""
+    pattern = meta.national_prefix_for_parsing or meta.national_prefix or ""
+    return pattern, int(bool(meta.national_prefix_transform_rule))
 
 
 @lru_cache(maxsize=1)
