@@ -23,6 +23,8 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import parse_qs, urlsplit
 
 from quickstart import catalog
+from quickstart.blueprint.tags import EVENT_DETAIL, EVENT_ID_TOKEN
+from quickstart.render import sample_payload
 from quickstart.errors import ExitCode, InputError, QuickstartError, UnreachableError
 from quickstart.settings import (
     ANSWERS_FILE,
@@ -234,6 +236,7 @@ class EdgeEvent:
 class EdgeHit:
     url: str
     events: list[EdgeEvent]
+    body: str = ""
 
 
 @dataclass
@@ -251,7 +254,8 @@ class Traffic:
         if (host == "facebook.com" or host.endswith(".facebook.com")) and parts.path.rstrip("/") == "/tr":
             self.pixel.append(PixelHit(url, _pixel_params(parts.query, _post_data(request))))
         elif _EDGE_PATH.search(parts.path) and request.method == "POST":
-            self.edge.append(EdgeHit(url, _edge_events(_post_data(request))))
+            body = _post_data(request)
+            self.edge.append(EdgeHit(url, _edge_events(body), body or ""))
         elif _FBEVENTS.match(url):
             self.fbevents.append(url)
 
@@ -371,18 +375,34 @@ _DATA_LAYER_PROBE = """([segments, markerKeys]) => {
   return at;
 }"""
 
-_FILL_AND_TRACK = """([segments, data, identifier]) => {
-  // What snippets/data-layer.js does on the site: fill the data layer, then fire the rule.
-  let node = window;
-  for (let i = 0; i < segments.length - 1; i++) {
-    const next = node[segments[i]];
-    if (next === null || (typeof next !== 'object' && typeof next !== 'function')) { node[segments[i]] = {}; }
-    node = node[segments[i]];
+_TRACK = """([name, data]) => {
+  // What snippets/data-layer.js does on the site: one call to the site API.
+  if (!window.metaConversion || typeof window.metaConversion.track !== 'function') {
+    return 'window.metaConversion is not defined: the site queue of the <head> snippet is missing';
   }
-  node[segments[segments.length - 1]] = data;
-  try { window._satellite.track(identifier); return null; }
+  try { window.metaConversion.track(name, data); return null; }
   catch (e) { return String((e && e.message) || e); }
 }"""
+
+# Before the page's own scripts: watch for the site queue and the Tags library, and fire the
+# first --event through the queue at the first moment it exists, before the library if it can.
+_EARLY_PROBE = """(() => {
+  const probe = window.__quickstartProbe = {queueFirst: null, early: null};
+  const first = %s;
+  const libraryRan = () => !!(window._satellite && window._satellite.buildInfo);
+  const timer = setInterval(() => {
+    const mc = window.metaConversion;
+    if (probe.queueFirst === null && mc && typeof mc.track === 'function') {
+      probe.queueFirst = !libraryRan();
+      if (first && probe.queueFirst) { mc.track(first[0], first[1]); probe.early = first[0]; }
+    }
+    if (libraryRan()) {
+      if (probe.queueFirst === null) { probe.queueFirst = false; }
+      clearInterval(timer);
+    }
+  }, 0);
+  setTimeout(() => clearInterval(timer), 30000);
+})();"""
 
 
 def _wait_until(page, predicate: Callable[[], bool], seconds: float) -> bool:
@@ -430,6 +450,8 @@ def _run_checks(browser, config: SiteConfig, url: str, direct_events: list[catal
             context.route(pattern, handler)
         traffic = Traffic()
         context.on("request", traffic.record)
+        first = direct_events[0] if direct_events else None
+        context.add_init_script(_EARLY_PROBE % json.dumps([first.name, sample_payload(first)] if first else None))
         page = context.new_page()
         page_row = _open_page(page, url, load_timeout_seconds)
         if page_row.status == FAIL:
@@ -483,6 +505,8 @@ def _checks_on_page(page, traffic: Traffic, config: SiteConfig, page_row: CheckR
     satellite_wait = wait_seconds if embed else min(wait_seconds, 1.0)
     satellite = _wait_until(page, lambda: bool(page.evaluate(_SATELLITE_READY)), satellite_wait)
     rows.append(_satellite_row(embed, satellite))
+    probe = page.evaluate("() => window.__quickstartProbe || {}")
+    rows.append(_queue_row(config, probe))
 
     pageview = catalog.get("PageView")
     pageview_rows: list[CheckRow] = []
@@ -502,16 +526,64 @@ def _checks_on_page(page, traffic: Traffic, config: SiteConfig, page_row: CheckR
         rows.append(CheckRow("PageView", SKIP, "PageView is not among this folder's events"))
 
     for event in direct_events:
-        pixel_from, edge_from = len(traffic.pixel), len(traffic.edge)
+        early = probe.get("early") == event.name
+        pixel_from, edge_from = (0, 0) if early else (len(traffic.pixel), len(traffic.edge))
         error = None
         if satellite:
-            data = {**event.sample_custom_data(), "user": dict(catalog.USER_SAMPLES)}
-            error = page.evaluate(_FILL_AND_TRACK, [list(config.path_segments), data, event.direct_call])
+            if not early:
+                error = page.evaluate(_TRACK, [event.name, sample_payload(event)])
             if error is None:
                 _wait_until(page, lambda name=event.name, p=pixel_from, e=edge_from: _event_seen(traffic, name, p, e),
                             wait_seconds)
         rows.extend(_event_rows(config, event, traffic, pixel_from, edge_from, satellite, error, wait_seconds))
+    if direct_events and satellite:
+        rows.append(_raw_customer_information_row(traffic, direct_events))
     return rows
+
+
+def _queue_row(config: SiteConfig, probe: dict) -> CheckRow:
+    name = "site queue before the library"
+    fix = f"paste the whole {config.folder / HEAD_SNIPPET} (its inline script first) as high in <head> as possible"
+    if probe.get("queueFirst") is True:
+        early = (f"; {probe['early']} was called then, before the library loaded (its rows show its delivery)"
+                 if probe.get("early") else "")
+        return CheckRow(name, PASS, "metaConversion.track existed before the Tags library ran: early calls are kept" + early)
+    if probe.get("queueFirst") is False:
+        return CheckRow(name, FAIL, "metaConversion.track appeared only after the Tags library ran (the runtime's "
+                                    "fallback): calls made before that throw `metaConversion is not defined`", fix)
+    return CheckRow(name, FAIL, "window.metaConversion is not on the page: the site's calls have nowhere to go", fix)
+
+
+# Sample customer information as typed, and the forms it must never leave the page in.
+def _raw_forms() -> dict[str, list[str]]:
+    forms: dict[str, list[str]] = {}
+    for field, value in catalog.USER_SAMPLES.items():
+        text = str(value)
+        variants = {text, text.lower()}
+        if field == "phone":
+            variants.add(re.sub(r"\D", "", text))
+        if field in ("email", "firstName", "lastName", "city", "zip", "phone", "dob", "externalId"):
+            forms[field] = sorted(v for v in variants if len(v) >= 4)
+    return forms
+
+
+def _raw_customer_information_row(traffic: Traffic, events: list[catalog.Event]) -> CheckRow:
+    name = "no raw customer information leaves the page"
+    sent = [hit.url for hit in traffic.pixel] + [hit.body for hit in traffic.edge]
+    leaked = sorted(field for field, forms in _raw_forms().items()
+                    if any(form in text or _url_quoted(form) in text for text in sent for form in forms))
+    if leaked:
+        return CheckRow(name, FAIL, f"the sample {', '.join(leaked)} of {', '.join(e.name for e in events)} reached "
+                                    "facebook.com/tr or the Edge Network unhashed",
+                        "let the rules' Generate New Event ID hash customer information (quickstart apply); pass it "
+                        "under `user` in metaConversion.track, never in a Pixel parameter")
+    return CheckRow(name, PASS, "the sample email, phone, names, city, zip and birth date left only as SHA-256 digests")
+
+
+def _url_quoted(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="")
 
 
 def _embed_rows(config: SiteConfig, embed: dict | None) -> list[CheckRow]:
@@ -607,7 +679,7 @@ def _event_rows(config: SiteConfig, event: catalog.Event, traffic: Traffic, pixe
         why = "Tags did not run, so the rule could not fire"
         return [CheckRow(n, SKIP, why) for n in names]
     if track_error is not None:
-        why = f"_satellite.track({event.direct_call!r}) threw: {track_error}"
+        why = f"metaConversion.track({event.name!r}, ...) failed: {track_error}"
         return [CheckRow(names[0], FAIL, why, "look for errors in the browser console"),
                 CheckRow(names[1], SKIP, why), CheckRow(names[2], SKIP, why)]
 
@@ -635,7 +707,7 @@ def _pixel_request_row(name: str, config: SiteConfig, event: catalog.Event, hits
     hit = next((h for h in hits if h.event_id), hits[-1])
     if not hit.event_id:
         return CheckRow(name, FAIL, f"the Pixel sent ev={event.name} without eid, so Meta cannot deduplicate it",
-                        f"the Meta Pixel action of {rule} needs event_id %MetaConversion_EventId% (re-run quickstart apply)")
+                        f"the Meta Pixel action of {rule} needs event_id {EVENT_ID_TOKEN} (re-run quickstart apply)")
     if hit.params.get("id") and hit.params["id"] != config.pixel_id:
         return CheckRow(name, FAIL, f"the Pixel request went to Pixel {hit.params['id']}, this folder's is {config.pixel_id}",
                         "set the Meta Pixel extension's Pixel ID to this folder's (quickstart apply)")
@@ -654,7 +726,7 @@ def _edge_request_row(name: str, config: SiteConfig, event: catalog.Event, edge_
                         "datastream id (quickstart apply)")
     if not edge_all:
         return CheckRow(name, FAIL, "the Edge request carries no data.conversionData",
-                        f"the Web SDK action of {rule} must send data %MetaConversion_DataLayer%, after Generate New Event ID")
+                        f"the Web SDK action of {rule} must send data %{EVENT_DETAIL}%, after Generate New Event ID")
     if not edge_events:
         got = sorted({str(e.event_name) for e in edge_all})
         return CheckRow(name, FAIL, f"the Edge got conversionData for {', '.join(got)}, not {event.name}",
@@ -684,8 +756,8 @@ def _dedup_row(name: str, event: catalog.Event, pixel_hits: list[PixelHit], edge
     edge_ids = [str(e.event_id) for e in edge_all if e.event_name == event.name and e.event_id] or list(by_id)
     return CheckRow(name, FAIL, f"Pixel eid={pixel_hits[-1].event_id} but the Edge got eventId={edge_ids[-1]}; "
                                 "Meta will count this event twice",
-                    f"in {rule}, Generate New Event ID must run first and the Pixel action's event_id must be "
-                    "%MetaConversion_EventId% (re-run quickstart apply)")
+                    f"in {rule}, Generate New Event ID must run first (awaited) and the Pixel action's event_id must be "
+                    f"{EVENT_ID_TOKEN} (re-run quickstart apply)")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -78,6 +78,27 @@ def own_pixel_id_folder(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def raw_data_layer_folder(tmp_path_factory) -> Path:
+    """Someone pointed the Web SDK at the whole data layer (raw customer information) again."""
+
+    def edit(tags):
+        for rule in tags["rules"]:
+            for component in rule["components"]:
+                if component["delegate_descriptor_id"] == "adobe-alloy::actions::send-event":
+                    component["settings"]["data"] = "%MetaConversion_DataLayer%"
+
+    return edited_copy(tmp_path_factory, "raw", edit)
+
+
+@pytest.mark.browser
+def test_raw_customer_information_sent_to_the_edge_is_found(browser, site_server, raw_data_layer_folder):
+    url = site_server.serve("/raw", good_page(raw_data_layer_folder))
+    rows = run_checks(browser, raw_data_layer_folder, url, events=["Lead"])
+    row = rows["no raw customer information leaves the page"]
+    assert row.status == "fail" and "email" in row.why and "phone" in row.why
+
+
+@pytest.fixture(scope="module")
 def reordered_folder(tmp_path_factory) -> Path:
     """Someone moved the Meta Pixel action above "Generate New Event ID"."""
 
@@ -121,7 +142,9 @@ def statuses(rows) -> dict[str, str]:
 
 
 def good_page(folder: Path) -> str:
-    return page(head=f"<script>{pageview_block(folder)}</script>\n{embed(folder)}")
+    """The site sets PageView's customer information first, then the whole <head> snippet."""
+    user = 'window.dataLayer = []; window.dataLayer.meta = {user: {email: "jane.doe@example.com"}};'
+    return page(head=f"<script>{pageview_block(folder)}\n{user}</script>\n{embed(folder)}")
 
 
 @pytest.mark.browser
@@ -131,18 +154,22 @@ def test_good_site_passes_every_check(browser, site_server, folder):
 
     assert list(rows) == [
         "page loads", "embed code in <head>", "embed code loads async", "embed code is this folder's environment",
-        "_satellite is defined", "data layer at window.dataLayer.meta", "Meta Pixel loaded",
+        "_satellite is defined", "site queue before the library", "data layer at window.dataLayer.meta",
+        "Meta Pixel loaded",
         "PageView: Pixel request", "PageView: Edge request", "PageView: same event on Pixel and Edge (dedup)",
         "Purchase: Pixel request", "Purchase: Edge request", "Purchase: same event on Pixel and Edge (dedup)",
         "AddToCart: Pixel request", "AddToCart: Edge request", "AddToCart: same event on Pixel and Edge (dedup)",
+        "no raw customer information leaves the page",
     ]
     assert all(row.status == site.PASS for row in rows.values()), {n: (r.status, r.why) for n, r in rows.items()}
-    assert "user" in rows["data layer at window.dataLayer.meta"].why
+    assert "currency" in rows["data layer at window.dataLayer.meta"].why  # what Purchase's call wrote there
     # the pair really is one id, seen on both requests
     pixel_id = rows["Purchase: Pixel request"].why.split("eid=")[1]
     assert pixel_id in rows["Purchase: Edge request"].why
     assert pixel_id in rows["Purchase: same event on Pixel and Edge (dedup)"].why
     assert rows["PageView: Pixel request"].why.split("eid=")[1] != pixel_id  # a new id per event
+    # Purchase was called the moment the site queue existed, before the async library ran.
+    assert "Purchase was called then, before the library loaded" in rows["site queue before the library"].why
 
 
 @pytest.mark.browser
@@ -156,6 +183,7 @@ def test_no_embed_code(browser, site_server, folder):
         "embed code loads async": "skip",
         "embed code is this folder's environment": "skip",
         "_satellite is defined": "fail",
+        "site queue before the library": "fail",
         "data layer at window.dataLayer.meta": "fail",
         "Meta Pixel loaded": "fail",
         "PageView: Pixel request": "skip",
@@ -213,7 +241,7 @@ def test_pixel_and_edge_ids_that_differ(browser, site_server, own_pixel_id_folde
         edge_eid = rows[f"{event}: Edge request"].why.split("eventId=")[1]
         assert pixel_eid != edge_eid
         assert pixel_eid in dedup.why and edge_eid in dedup.why and "twice" in dedup.why
-        assert "%MetaConversion_EventId%" in dedup.what_to_do
+        assert "%event.detail.conversionData.eventId%" in dedup.what_to_do
 
 
 @pytest.mark.browser
