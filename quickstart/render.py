@@ -142,7 +142,7 @@ def render_files(answers: Answers, folder_name: str, state: dict[str, Any] | Non
         user_fields=list(catalog.USER_FIELDS))
     files["README.md"] = render_template(
         "README.md.j2", version=__version__, domain=answers.domain, names=names, pixel_id=answers.pixel_id,
-        data_layer_path=answers.data_layer_path, test_event_code=answers.test_event_code, ldu=answers.ldu,
+        data_layer_path=answers.data_layer_path, test_event_code=answers.test_event_code, ldu=answers.ldu, default_country=answers.default_country,
         datastream_id=answers.datastream_id or PENDING_DATASTREAM_ID, folder=folder_name,
         events=answers.chosen_events)
     return files
@@ -334,5 +334,6 @@ def next_steps(folder: Path, answers: Answers, *, token_known: bool) -> str:
         steps.append(f"  - export {TOKEN_ENV}=... (Events Manager > your pixel > Settings > Generate access token)")
     steps.append(f"  quickstart validate {folder}        # checks + test events at Meta")
     steps.append(f"  quickstart apply {folder} --plan    # then without --plan, to create it in Adobe")
-    steps.append(f"  paste {folder}/snippets/head.html into <head>; see {folder}/README.md")
+    steps.append(f"  paste {folder}/snippets/head.html into the <head> of a test page (it loads the development library)")
+    steps.append(f"  send events with metaConversion.track(...) as {folder}/snippets/data-layer.js shows; see {folder}/README.md")
     return "\n".join(steps)

@@ -311,6 +311,30 @@ def test_production_and_staging_builds_never_send_the_test_code(folder):
         assert bodies[0].get("test_event_code") == expected, environment
 
 
+def test_validate_builds_exactly_the_request_the_extension_sends(folder):
+    """For the same snapshot, validate's test event is the body the extension sends from turbine-edge."""
+    from quickstart import validate
+    from quickstart.blueprint.forwarding import SEND_CAPI_DATA
+
+    static = validate.check_folder(folder)
+    assert static.errors == []
+    snapshots, expected = [], []
+    for index, event in enumerate(catalog.EVENTS):
+        snapshot = validate.sample_snapshot(event, domain="example.com", event_id=f"id-{index}", now=1_700_000_000,
+                                            default_country="US")
+        rule = next(r for r in static.folder.forwarding["rules"] if r["name"] == event.rule_name)
+        action = next(c for c in rule["components"] if c["delegate_descriptor_id"] == SEND_CAPI_DATA)
+        body, unresolved = validate.extension_request(static.folder, action, snapshot)
+        assert unresolved == []
+        snapshots.append(snapshot)
+        expected.append(body)
+    runs = run_edge(load_yaml(folder / "event-forwarding.yaml"), [edge_request(s, ip=None) for s in snapshots])
+    sent = [json.loads(f["body"]) for run in runs for f in run["fetches"]]
+    assert len(sent) == len(catalog.EVENTS)
+    for got, want in zip(sent, expected):
+        assert got == want
+
+
 # --- the emulations' facts, each pinned (reference/adobe-runtime.md) -------------------------
 
 def _edge_with(folder: Path, settings: dict) -> dict:

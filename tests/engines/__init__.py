@@ -160,6 +160,7 @@ def run_edge(forwarding: dict[str, Any], requests: list[dict[str, Any]], *, envi
     return json.loads(proc.stdout)["runs"]
 
 
-def edge_request(data: Any, *, ip: str = "203.0.113.7") -> dict[str, Any]:
+def edge_request(data: Any, *, ip: str | None = "203.0.113.7") -> dict[str, Any]:
     """The arc request data the Edge Network gives event forwarding for one Web SDK event."""
-    return {"event": {"xdm": {"environment": {"ipV4": ip}}, "data": data}, "request": {"path": "/ee/v1/interact"}}
+    xdm = {"environment": {"ipV4": ip}} if ip else {}
+    return {"event": {"xdm": xdm, "data": data}, "request": {"path": "/ee/v1/interact"}}
