@@ -250,6 +250,29 @@ def test_events_fired_early_and_back_to_back_each_arrive_once_with_their_own_dat
         assert raw.lower() not in leaving.lower(), raw
 
 
+def test_all_18_events_in_one_tick_each_arrive_once_as_a_deduplication_pair(browser, server, folder):
+    from quickstart.render import sample_payload
+
+    calls = "".join(f"metaConversion.track({json.dumps(e.name)}, {json.dumps(sample_payload(e))});" for e in catalog.EVENTS)
+    page = Page(browser, server, folder, f"<script>{calls}</script>", delay_s=0.2, wait_for=len(catalog.EVENTS) + 1)
+    try:
+        tracks = page.pixel_tracks()
+        edge = page.edge_bodies
+    finally:
+        page.close()
+    names = [t[1] for t in tracks]
+    assert names == ["PageView", *catalog.EVENT_NAMES]  # the library's PageView, then the queue in order
+    sent = capi_events(folder, edge)
+    assert [event["event_name"] for _, event in sent] == names
+    assert len({t[3]["eventID"] for t in tracks}) == len(tracks)
+    for track, (_, event) in zip(tracks, sent):
+        assert event["event_id"] == track[3]["eventID"]
+        want = {k: v for k, v in sample_payload(catalog.get(track[1])).items() if k != "user"}
+        assert track[2] == want and event.get("custom_data", {}) == want
+        assert event["user_data"]["em"] == sha256_hex("jane.doe@example.com")
+        assert event["user_data"]["db"] == sha256_hex("19900526")
+
+
 def test_without_delay_next_the_sends_run_before_the_event_id_exists(browser, server, folder):
     """Fact 1 (adobe-runtime.md §1-2): custom code of a direct-call rule is an external script;
     without delay_next, Turbine does not wait for it."""
