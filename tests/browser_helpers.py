@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +55,14 @@ def browser():
 
 
 class SiteServer:
-    """A tiny web server on 127.0.0.1 (port 0) serving pages set by the test: path -> HTML."""
+    """A tiny web server on 127.0.0.1 (port 0) serving pages set by the test: path -> HTML (or
+    JavaScript, for a path ending in .js); a path in ``delays`` is answered that many seconds late
+    (a script that arrives after the page's own)."""
 
     def __init__(self) -> None:
         self.pages: dict[str, str] = {}
-        pages = self.pages
+        self.delays: dict[str, float] = {}
+        pages, delays = self.pages, self.delays
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802 (http.server's name)
@@ -69,9 +73,11 @@ class SiteServer:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                time.sleep(delays.get(path, 0.0))
                 data = body.encode("utf-8")
                 self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
+                kind = "application/javascript" if path.endswith(".js") else "text/html; charset=utf-8"
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("Cache-Control", "no-store")
                 self.end_headers()

@@ -10,10 +10,8 @@ Pixel's eventID equal to the CAPI event_id, Meta-correct hashes and no empty par
 
 from __future__ import annotations
 
-import http.server
 import json
 import re
-import threading
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -59,47 +57,9 @@ FBEVENTS = r"""
 LIBRARY_PATH = "/launch-quickstart-development.min.js"
 
 
-class LibraryServer:
-    """127.0.0.1: the page and the Tags library, which can be held back to arrive late."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, tuple[str, str]] = {}
-        self.library_delay_s = 0.0
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                path = self.path.split("?", 1)[0]
-                if path == LIBRARY_PATH:
-                    time.sleep(server.library_delay_s)
-                kind, body = server.files.get(path, ("text/plain", ""))
-                data = body.encode("utf-8")
-                self.send_response(200 if path in server.files else 404)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture(scope="module")
-def server():
-    s = LibraryServer()
-    yield s
-    s.close()
+def server(site_server):
+    return site_server
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +69,7 @@ def folder(tmp_path_factory) -> Path:
 
 
 def head_snippet(folder: Path, library_url: str) -> str:
+    """The folder's <head> snippet, its embed pointing at the library the test serves."""
     head = (folder / "snippets" / "head.html").read_text(encoding="utf-8")
     return re.sub(r'src="[^"]+"', f'src="{library_url}"', head)
 
@@ -116,14 +77,14 @@ def head_snippet(folder: Path, library_url: str) -> str:
 class Page:
     """One page load: what the Pixel got, what went to the Edge, and what CAPI sent."""
 
-    def __init__(self, browser, server: LibraryServer, folder: Path, body: str, *, delay_s: float = 0.0,
+    def __init__(self, browser, server, folder: Path, body: str, *, delay_s: float = 0.0,
                  library: str | None = None, head: str | None = None, wait_for: int = 1) -> None:
         tags = load_yaml(folder / "tags.yaml")
-        server.files[LIBRARY_PATH] = ("application/javascript", library or web_library(tags))
-        server.files["/page.html"] = ("text/html", "<!doctype html><html><head>"
-                                      + (head if head is not None else head_snippet(folder, server.url(LIBRARY_PATH)))
-                                      + "</head><body><h1>Thanks</h1>" + body + "</body></html>")
-        server.library_delay_s = delay_s
+        server.pages[LIBRARY_PATH] = library or web_library(tags)
+        server.delays[LIBRARY_PATH] = delay_s
+        page_url = server.serve("/page.html", "<!doctype html><html><head>"
+                                + (head if head is not None else head_snippet(folder, server.origin + LIBRARY_PATH))
+                                + "</head><body><h1>Thanks</h1>" + body + "</body></html>")
         self.edge_bodies: list[dict] = []
         self.beacons: list[str] = []
         context = browser.new_context()
@@ -145,7 +106,7 @@ class Page:
             status=200, content_type="application/javascript", body=FBEVENTS))
         page.route("https://www.facebook.com/tr**", tr)
         page.route("https://edge.adobedc.net/**", edge)
-        page.goto(server.url("/page.html"))
+        page.goto(page_url)
         self.page = page
         self.context = context
         self.wait_for_edge(wait_for)
@@ -406,7 +367,7 @@ def test_fact_core_edge_path_element_turns_zero_into_null(folder):
 def test_fact_turbine_gives_empty_strings_when_undefined_vars_return_empty(browser, server, folder):
     tags = load_yaml(folder / "tags.yaml")
     tags["property"]["undefined_vars_return_empty"] = True
-    head = head_snippet(folder, server.url(LIBRARY_PATH)).replace("params[key] !== \"\"", "true")
+    head = head_snippet(folder, server.origin + LIBRARY_PATH).replace("params[key] !== \"\"", "true")
     page = Page(browser, server, folder, '<script>metaConversion.track("Lead", {});</script>',
                 library=web_library(tags), head=head, wait_for=2)
     try:

@@ -88,6 +88,12 @@ def rule(document: dict, name: str) -> dict:
     return next(r for r in document["rules"] if r["name"] == name)
 
 
+def add_path_element(document: dict, name: str, path: str) -> None:
+    """A hand-made Core edge path data element."""
+    document["data_elements"].append({"name": name, "extension": "core", "delegate_descriptor_id": "core::dataElements::path",
+                                      "settings": {"path": path}})
+
+
 def component(rule_doc: dict, descriptor: str) -> dict:
     return next(c for c in rule_doc["components"] if c["delegate_descriptor_id"] == descriptor)
 
@@ -403,8 +409,7 @@ def test_what_the_extension_would_mangle_is_found(graph_api, make_folder):
     for name, element_path in (("MetaConversion_City", "arc.event.data.user.city"),
                                ("MetaConversion_Value", "arc.event.data.value"),
                                ("MetaConversion_Currency", "arc.event.data.currency")):
-        document["data_elements"].append({"name": name, "extension": "core", "delegate_descriptor_id": "core::dataElements::path",
-                                          "settings": {"path": element_path}})
+        add_path_element(document, name, element_path)
     action = component(rule(document, "MetaConversion_Purchase"), "facebook_conversions_api_extension::actions::send_capi_data")
     action["settings"]["customData"] = {"value": "{{MetaConversion_Value}}", "currency": "{{MetaConversion_Currency}}"}
     action["settings"]["city"] = "Menlo Park"  # the extension would hash "menlo park"
@@ -421,9 +426,7 @@ def test_a_list_in_a_customer_field_would_lose_the_event(graph_api, make_folder)
     folder = make_folder(GOOD_PIXEL, "TEST123", "--events", "Lead")
     path = folder / "event-forwarding.yaml"
     document = load_yaml(path)
-    document["data_elements"].append({"name": "MetaConversion_Ids", "extension": "core",
-                                      "delegate_descriptor_id": "core::dataElements::path",
-                                      "settings": {"path": "arc.event.data.conversionData"}})
+    add_path_element(document, "MetaConversion_Ids", "arc.event.data.conversionData")
     action = component(rule(document, "MetaConversion_Lead"), "facebook_conversions_api_extension::actions::send_capi_data")
     action["settings"]["externalId"] = "{{MetaConversion_Ids}}"
     save_yaml(path, document)
