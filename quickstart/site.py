@@ -557,20 +557,20 @@ def _queue_row(config: SiteConfig, probe: dict) -> CheckRow:
 # Sample customer information as typed, and the forms it must never leave the page in.
 def _raw_forms() -> dict[str, list[str]]:
     forms: dict[str, list[str]] = {}
-    for field, value in catalog.USER_SAMPLES.items():
+    for name, value in catalog.USER_SAMPLES.items():
         text = str(value)
         variants = {text, text.lower()}
-        if field == "phone":
+        if name == "phone":
             variants.add(re.sub(r"\D", "", text))
-        if field in ("email", "firstName", "lastName", "city", "zip", "phone", "dob", "externalId"):
-            forms[field] = sorted(v for v in variants if len(v) >= 4)
+        if name in ("email", "firstName", "lastName", "city", "zip", "phone", "dob", "externalId"):
+            forms[name] = sorted(v for v in variants if len(v) >= 4)
     return forms
 
 
 def _raw_customer_information_row(traffic: Traffic, events: list[catalog.Event]) -> CheckRow:
     name = "no raw customer information leaves the page"
     sent = [hit.url for hit in traffic.pixel] + [hit.body for hit in traffic.edge]
-    leaked = sorted(field for field, forms in _raw_forms().items()
+    leaked = sorted(name for name, forms in _raw_forms().items()
                     if any(form in text or _url_quoted(form) in text for text in sent for form in forms))
     if leaked:
         return CheckRow(name, FAIL, f"the sample {', '.join(leaked)} of {', '.join(e.name for e in events)} reached "

@@ -3,15 +3,18 @@
 Three steps, each plain data in, plain data out:
 
 1. ``check_folder`` — static checks, no network: the files are there; every chosen event has
-   its rule on both sides; the Pixel ``event_id`` and the CAPI ``eventId`` both come from
-   ``conversionData.eventId`` (deduplication); event names agree; Purchase maps currency and
-   value; every ``settings`` object passes its extension's schema; every data element
-   reference resolves. Each finding names the file and the rule.
-2. ``build_test_events`` — one CAPI event per chosen event, built the way the forwarding rule
-   would build it: each ``{{data element}}`` of the rule's send_capi_data action is resolved
-   through the edge data element's ``arc.event.data...`` path against the sample data layer
-   the site would send (catalog samples + a fresh conversionData), then normalised, hashed and
-   preflighted (quickstart.meta).
+   its rule on both sides; the setup rule and the property settings the rules rely on; the
+   Pixel ``event_id`` is the event's own ``%event.detail.conversionData.eventId%`` and the CAPI
+   ``eventId`` reads ``conversionData.eventId`` (deduplication); Generate New Event ID is
+   awaited; event names agree; every ``settings`` object passes its extension's schema; every
+   data element reference resolves. Each finding names the file and the rule.
+2. ``build_test_events`` — one CAPI event per chosen event, exactly as production sends it: the
+   browser's snapshot of the sample payload (``sample_snapshot``: what the runtime of
+   snippets/runtime.js.j2 makes, hashes included) is resolved through the rule's
+   ``{{data elements}}`` by Core edge's rules, and turned into the body Adobe's CAPI extension
+   builds (quickstart.adobe.capi_extension). What the extension would mangle (a hash by its own
+   weak rules, 0 turned into null, a list it throws on, a test code outside development) is a
+   finding; then preflight (quickstart.meta).
 3. ``send_test_events`` — all events in one request (split past Meta's 1,000), with the test
    event code at the top level; Meta's answer goes into the report.
 
@@ -56,7 +59,6 @@ from quickstart.blueprint.tags import (
 from quickstart.errors import InputError
 from quickstart.settings import (
     ANSWERS_FILE,
-    DATA_LAYER_DATA_ELEMENT,
     DATA_LAYER_SNIPPET,
     DATASTREAM_FILE,
     ENV_FILE,
@@ -371,10 +373,6 @@ def edge_reference(value: Any) -> str | None:
     return match.group(1).strip() if match else None
 
 
-def _strip_window(path: str) -> str:
-    return path[len("window."):] if path.startswith("window.") else path
-
-
 class _Checker:
     def __init__(self, folder: Folder, findings: list[Finding]):
         self.folder = folder
@@ -393,24 +391,13 @@ class _Checker:
 
     # -- what a web or edge setting reads ----------------------------------------------------
 
-    def web_path_of(self, value: Any) -> str | None:
-        """The data layer path a web setting reads (through a JavaScript-variable data element)."""
-        element = self.web_elements.get(web_reference(value) or "")
-        if element and element.get("delegate_descriptor_id") == "core::dataElements::javascript-variable":
-            path = _settings(element).get("path")
-            return _strip_window(path) if isinstance(path, str) else None
-        return None
-
     def edge_path_of(self, value: Any) -> str | None:
         """The ``arc.event...`` path an edge setting reads (through a path data element)."""
         element = self.edge_elements.get(edge_reference(value) or "")
-        if element and element.get("delegate_descriptor_id") == "core::dataElements::path":
+        if element and element.get("delegate_descriptor_id") == PATH_ELEMENT:
             path = _settings(element).get("path")
             return path if isinstance(path, str) else None
         return None
-
-    def layer_path(self, key: str) -> str:
-        return _strip_window(self.answers.data_layer_path) + "." + key
 
     # -- checks ------------------------------------------------------------------------------
 
