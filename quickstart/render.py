@@ -82,24 +82,9 @@ class WriteResult:
 
 
 def _yaml_text(data: dict[str, Any], header: str = "") -> str:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.scalarstring import LiteralScalarString
+    from quickstart.yamlio import dump_document
 
-    def literal_multiline(value):
-        if isinstance(value, dict):
-            return {k: literal_multiline(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [literal_multiline(v) for v in value]
-        if isinstance(value, str) and "\n" in value:
-            return LiteralScalarString(value)
-        return value
-
-    yaml = YAML()
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.width = 4096
-    buffer = io.StringIO()
-    yaml.dump(literal_multiline(data), buffer)
-    return header + buffer.getvalue()
+    return header + dump_document(data)
 
 
 def load_state(folder: str | Path) -> dict[str, Any]:

@@ -310,14 +310,13 @@ def _load(path: Path, findings: list[Finding]) -> Folder | None:
 
 
 def _load_yaml(path: Path, findings: list[Finding]) -> dict[str, Any] | None:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    from quickstart.yamlio import YAMLError, error_line, load_document
 
     try:
-        document = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+        document = load_document(path.read_text(encoding="utf-8"))
     except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
+        line = error_line(exc)
+        where = f" (line {line})" if line is not None else ""
         findings.append(Finding(path.name, None, f"not valid YAML{where}"))
         return None
     except (OSError, UnicodeDecodeError) as exc:

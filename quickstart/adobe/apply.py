@@ -129,8 +129,7 @@ class PropertySpec:
 
 
 def _load_yaml(path: Path, required: bool) -> dict[str, Any] | None:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
+    from quickstart.yamlio import YAMLError, error_line, load_document
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -139,10 +138,10 @@ def _load_yaml(path: Path, required: bool) -> dict[str, Any] | None:
             raise InputError(f"{path} is missing; is this a folder made by `quickstart init`?") from None
         return None
     try:
-        data = YAML(typ="safe").load(text)
+        data = load_document(text)
     except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
+        line = error_line(exc)
+        where = f" (line {line})" if line is not None else ""
         raise InputError(f"{path} is not valid YAML{where}") from None
     if not isinstance(data, dict):
         raise InputError(f"{path} must be a mapping")
