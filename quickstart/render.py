@@ -10,6 +10,7 @@ user's copy goes to ``.quickstart/backup/<time>/`` first.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import json
@@ -28,6 +29,7 @@ from quickstart.blueprint.common import property_names
 from quickstart.blueprint.tags import site_queue_context
 from quickstart.errors import ConflictError, InputError
 from quickstart.resources import render as render_template
+from quickstart.resources import resource_dir
 from quickstart.settings import (
     ANSWERS_FILE,
     DATA_LAYER_SNIPPET,
@@ -161,11 +163,54 @@ def read_text_or_none(path: Path) -> str | None:
         return "\0binary"
 
 
-def load_manifest(folder: Path) -> dict[str, str]:
+def _read_manifest(folder: Path) -> dict[str, Any]:
     try:
-        return json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8")).get("files", {})
-    except (FileNotFoundError, json.JSONDecodeError, OSError, AttributeError):
+        manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError, OSError, UnicodeDecodeError):
         return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
+def load_manifest(folder: Path) -> dict[str, str]:
+    files = _read_manifest(folder).get("files")
+    return files if isinstance(files, dict) else {}
+
+
+@functools.lru_cache(maxsize=1)
+def _sources_fingerprint() -> str:
+    """A hash of everything besides the answers that the rendered files come from."""
+    package = Path(__file__).resolve().parent
+    paths = [*sorted(resource_dir("templates").iterdir()), *sorted(resource_dir("snippets").iterdir()),
+             package / "meta" / "browser_tables.json", *sorted((package / "blueprint").glob("*.py")),
+             package / "catalog.py", package / "render.py", package / "yamlio.py"]
+    digest = hashlib.sha256(__version__.encode())
+    for path in paths:
+        if path.is_file():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def render_key(answers: Answers, folder_name: str, state: dict[str, Any]) -> str:
+    """What render_files' output is a function of: when it is the one the manifest recorded and
+    no file changed, `update` knows the answer without rendering."""
+    inputs = {"answers": answers.to_dict(), "folder": folder_name, "embed_url": state.get("embed_url"),
+              "sources": _sources_fingerprint()}
+    return content_hash(json.dumps(inputs, sort_keys=True, ensure_ascii=False))
+
+
+def _unchanged(folder: Path, answers: Answers, state: dict[str, Any], dry_run: bool) -> WriteResult | None:
+    """All "identical", from the manifest alone; None when a render is needed."""
+    manifest = _read_manifest(folder)
+    files, kept = manifest.get("files"), manifest.get("kept")
+    if not isinstance(files, dict) or not isinstance(kept, dict) or manifest.get("render_key") != render_key(
+            answers, folder.name, state):
+        return None
+    expected = {**files, **kept}
+    for relpath, digest in expected.items():
+        current = read_text_or_none(folder / relpath)
+        if current is None or content_hash(current) != digest:
+            return None
+    return WriteResult(folder, [FileStatus(relpath, "identical") for relpath in sorted(expected)], dry_run=dry_run)
 
 
 def atomic_write(path: Path, text: str, mode: int | None = None) -> None:
@@ -183,8 +228,12 @@ def atomic_write(path: Path, text: str, mode: int | None = None) -> None:
         raise
 
 
-def _save_manifest(folder: Path, hashes: dict[str, str]) -> None:
-    atomic_write(folder / MANIFEST_FILE, json.dumps({"files": dict(sorted(hashes.items()))}, indent=2) + "\n")
+def _save_manifest(folder: Path, hashes: dict[str, str], key: str, kept: dict[str, str]) -> None:
+    """The hash of each generated file as written, the render key, and the hashes of the merged
+    files (quickstart.yaml, .gitignore) as they are now."""
+    manifest = {"files": dict(sorted(hashes.items())), "render_key": key,
+                "kept": {relpath: content_hash(text) for relpath, text in sorted(kept.items())}}
+    atomic_write(folder / MANIFEST_FILE, json.dumps(manifest, indent=2) + "\n")
 
 
 def write_folder(target: str | Path, answers: Answers, *, token: str | None = None, force: bool = False,
@@ -198,13 +247,19 @@ def write_folder(target: str | Path, answers: Answers, *, token: str | None = No
     if folder.exists() and not folder.is_dir():
         raise InputError(f"output {str(folder)!r} exists and is not a folder")
     state = load_state(folder) if folder.is_dir() else {}
+    if folder.is_dir() and not token:
+        unchanged = _unchanged(folder, answers, state, dry_run)
+        if unchanged is not None:
+            return unchanged
+    key = render_key(answers, folder.name, state)
     files = render_files(answers, folder.name, state)
     if not folder.exists() or not any(folder.iterdir()):
-        return _write_new(folder, answers, files, token, dry_run)
-    return _write_existing(folder, answers, files, token, force, dry_run, keep_conflicts)
+        return _write_new(folder, answers, files, token, dry_run, key)
+    return _write_existing(folder, answers, files, token, force, dry_run, keep_conflicts, key)
 
 
-def _write_new(folder: Path, answers: Answers, files: dict[str, str], token: str | None, dry_run: bool) -> WriteResult:
+def _write_new(folder: Path, answers: Answers, files: dict[str, str], token: str | None, dry_run: bool,
+               key: str) -> WriteResult:
     everything = dict(files)
     everything[ANSWERS_FILE] = dump_answers(answers)
     everything[".gitignore"] = _gitignore(None)
@@ -220,7 +275,8 @@ def _write_new(folder: Path, answers: Answers, files: dict[str, str], token: str
         if token:
             atomic_write(staging / ENV_FILE, _env_text(None, token), mode=0o600)
         (staging / STATE_DIR).mkdir(exist_ok=True)
-        _save_manifest(staging, {relpath: content_hash(text) for relpath, text in files.items()})
+        _save_manifest(staging, {relpath: content_hash(text) for relpath, text in files.items()}, key,
+                       {ANSWERS_FILE: everything[ANSWERS_FILE], ".gitignore": everything[".gitignore"]})
         os.chmod(staging, 0o755)
         if folder.exists():  # an empty folder: rename over it
             folder.rmdir()
@@ -232,7 +288,7 @@ def _write_new(folder: Path, answers: Answers, files: dict[str, str], token: str
 
 
 def _write_existing(folder: Path, answers: Answers, files: dict[str, str], token: str | None, force: bool,
-                    dry_run: bool, keep_conflicts: bool = False) -> WriteResult:
+                    dry_run: bool, keep_conflicts: bool, key: str) -> WriteResult:
     hashes = load_manifest(folder)
     result = WriteResult(folder, dry_run=dry_run)
     plan: dict[str, str] = {}
@@ -292,7 +348,9 @@ def _write_existing(folder: Path, answers: Answers, files: dict[str, str], token
     if token:
         atomic_write(folder / ENV_FILE, _env_text(read_text_or_none(folder / ENV_FILE), token), mode=0o600)
     (folder / STATE_DIR).mkdir(exist_ok=True)
-    _save_manifest(folder, hashes)
+    # A file the user edited and kept is not what this key renders: no answering from the manifest.
+    _save_manifest(folder, hashes, "" if any(f.status == "kept" for f in result.files) else key,
+                   {ANSWERS_FILE: new_answers, ".gitignore": new_gitignore})
     return result
 
 

@@ -261,3 +261,24 @@ def test_validate_flag_checks_its_needs_before_writing(tmp_path, runner, extra, 
     result = run_init(runner, tmp_path / "o", "example.com", "--pixel-id", "1", "--validate", "--yes", *extra, env=env)
     assert result.exit_code == 2 and message in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_update_with_nothing_to_change_answers_from_the_manifest(generated, runner, monkeypatch):
+    """No render when the answers, the sources and every file are what the manifest recorded."""
+    from quickstart import render
+
+    def no_render(*args, **kwargs):
+        raise AssertionError("rendered although nothing changed")
+
+    monkeypatch.setattr(render, "render_files", no_render)
+    result = runner.invoke(cli, ["update", str(generated), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "identical  tags.yaml" in result.output and "update" not in result.output.split("\n", 1)[1]
+
+
+def test_a_changed_file_or_answer_still_renders(generated, runner):
+    (generated / "snippets/head.html").unlink()
+    result = runner.invoke(cli, ["update", str(generated)])
+    assert result.exit_code == 0 and "create" in result.output and (generated / "snippets/head.html").exists()
+    result = runner.invoke(cli, ["update", str(generated), "--pixel-id", "999", "--dry-run"])
+    assert result.exit_code == 1 and "update" in result.output

@@ -66,11 +66,10 @@ def detail_token(key: str) -> str:
 
 def runtime_source(answers) -> str:
     from quickstart.meta.browser_tables import browser_tables
-    from quickstart.meta.normalize import USER_DATA_KEYS
 
     return render("runtime.js.j2", domain=answers.domain, tables=browser_tables(),
                   default_country=answers.default_country or "", user_fields=catalog.USER_FIELDS,
-                  user_data_keys=list(USER_DATA_KEYS), data_layer_element=DATA_LAYER_DATA_ELEMENT,
+                  user_data_keys=list(catalog.USER_FIELDS.values()), data_layer_element=DATA_LAYER_DATA_ELEMENT,
                   rule_prefix=RULE_PREFIX, **site_queue_context(answers))
 
 

@@ -27,9 +27,7 @@ import pycountry
 from quickstart.catalog import USER_FIELDS
 
 # The user_data keys Meta wants normalised and SHA-256 hashed (§3.1), in the order we emit them.
-USER_DATA_KEYS: tuple[str, ...] = (
-    "em", "ph", "fn", "ln", "db", "ge", "ct", "st", "zp", "country", "external_id",
-)
+USER_DATA_KEYS: tuple[str, ...] = tuple(USER_FIELDS.values())  # em, ph, fn, ln, db, ge, ct, st, zp, country, external_id
 
 # user_data keys that must be sent as they are, never hashed (§3.1).
 NEVER_HASHED: tuple[str, ...] = (
