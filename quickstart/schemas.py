@@ -8,7 +8,9 @@ JSON schema (draft 4), as Reactor checks on the server.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +42,71 @@ def descriptor_schema(descriptor: str, platform: str) -> dict[str, Any] | None:
     return None
 
 
+CACHE_DIR_ENV = "QUICKSTART_CACHE_DIR"
+_known_valid: set[str] | None = None
+_new_valid: set[str] = set()
+
+
+@functools.lru_cache(maxsize=1)
+def _manifests_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(MANIFEST_DIR.glob("*.extension.json")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _cache_file() -> Path:
+    base = os.environ.get(CACHE_DIR_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "quickstart")
+    return Path(base) / f"valid-settings-{_manifests_fingerprint()}.json"
+
+
+def _key(descriptor: str, settings: Any, platform: str) -> str:
+    text = json.dumps([platform, descriptor, settings], sort_keys=True, ensure_ascii=False, default=repr)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _known() -> set[str]:
+    global _known_valid
+    if _known_valid is None:
+        try:
+            _known_valid = set(json.loads(_cache_file().read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            _known_valid = set()
+    return _known_valid
+
+
+def save_valid_cache() -> None:
+    """Remember the settings that passed (never the ones that failed): the next check of the
+    same settings against the same manifests needs no jsonschema. Best effort."""
+    global _new_valid
+    if not _new_valid:
+        return
+    known = _known() | _new_valid
+    path = _cache_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(sorted(known)), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        return
+    _new_valid = set()
+
+
 def validate_settings(descriptor: str, settings: Any, platform: str) -> list[str]:
-    """Problems with ``settings`` for ``descriptor`` (empty when valid)."""
+    """Problems with ``settings`` for ``descriptor`` (empty when valid). Settings that passed
+    before (same settings, same manifests) are answered from a cache without jsonschema."""
+    key = _key(descriptor, settings, platform)
+    if key in _known():
+        return []
+    problems = _validate(descriptor, settings, platform)
+    if not problems:
+        _new_valid.add(key)
+    return problems
+
+
+def _validate(descriptor: str, settings: Any, platform: str) -> list[str]:
     import jsonschema
 
     try:

@@ -220,11 +220,11 @@ class Report:
 
     def match_quality(self) -> dict[str, Any] | None:
         """The weakest event's local estimate: what every event would need."""
-        from quickstart.meta.events import MATCH_QUALITY_NOTE, MATCH_QUALITY_RATINGS
-
         rated = [e for e in self.events if e.match_quality]
         if not rated:
             return None
+        from quickstart.meta.events import MATCH_QUALITY_NOTE, MATCH_QUALITY_RATINGS
+
         order = [word for _, word in MATCH_QUALITY_RATINGS]
         weakest = max(rated, key=lambda e: order.index(e.match_quality))
         return {"rating": weakest.match_quality, "add": list(weakest.keys_to_add),
@@ -285,6 +285,9 @@ def check_folder(folder_path: str | Path) -> StaticResult:
         dedup[event.name] = status
     checker.check_unchosen_rules()
     checker.check_schemas_and_references()
+    from quickstart.schemas import save_valid_cache
+
+    save_valid_cache()
     return StaticResult(folder, findings, dedup)
 
 
@@ -971,12 +974,13 @@ def run(folder_path: str | Path, *, mode: Mode = "send", token: str | None = Non
     (``"send"``) or shown (``"dry-run"``). ``events`` limits the test events to those names;
     ``default_country`` overrides the folder's. ``ask_token`` is called only when a send needs a
     token that ``token`` does not give. Raises NoTestEventCodeError, MissingTokenError, GraphUnreachableError."""
-    from quickstart.meta.graph import normalize_version
+    if mode != "static":  # nothing is sent offline: no HTTP client to load
+        from quickstart.meta.graph import normalize_version
 
-    try:
-        graph_version = normalize_version(graph_version)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+        try:
+            graph_version = normalize_version(graph_version)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
     static = check_folder(folder_path)
     report = Report(str(folder_path), mode, findings=list(static.findings), dedup=static.dedup, graph_version=graph_version)
     if static.folder is None or static.errors or mode == "static":

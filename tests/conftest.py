@@ -18,11 +18,13 @@ TOKEN = "EAAG-test-token-0123456789abcdefSECRET"
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    """Tests start from a clean environment: no real tokens, ids or endpoints leak in."""
+def _clean_env(monkeypatch, tmp_path_factory):
+    """Tests start from a clean environment: no real tokens, ids or endpoints leak in, and the
+    schema cache lives in the test session's temporary folder, not the user's."""
     for name in list(os.environ):
         if name.startswith(("META_", "ADOBE_", "QUICKSTART_")):
             monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("QUICKSTART_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
 @pytest.fixture
