@@ -429,3 +429,29 @@ def test_unusable_user_fields_names_the_dropped_fields():
     raw = {"email": "jane@", "phone": "12345", "firstName": "Jane", "lastName": ""}
     assert unusable_user_fields(raw) == ["email", "phone"]
     assert unusable_user_fields(USER_SAMPLES) == []
+
+
+def test_the_international_fast_path_reads_numbers_as_phonenumbers_does():
+    """For every region's example numbers, written the usual international ways, the fast path
+    either gives phonenumbers' answer or steps aside; it answers for most of them."""
+    import phonenumbers
+
+    from quickstart.meta import normalize as module
+
+    answered = total = 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            for style in (phonenumbers.PhoneNumberFormat.INTERNATIONAL, phonenumbers.PhoneNumberFormat.E164):
+                text = phonenumbers.format_number(example, style)
+                fast = module._international_fast(text)
+                national = module._parse_phone(text, region)
+                expected = (phonenumbers.format_number(national, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
+                            if national is not None and module._is_complete_number(national) else None)
+                total += 1
+                if fast is not None:
+                    answered += 1
+                    assert fast == expected, (region, text, fast, expected)
+    assert total > 800 and answered / total > 0.9, (answered, total)

@@ -253,9 +253,46 @@ def _normalize_phone(text: str, region: str) -> str | None:
     return _phone_with_country_code(text, region)
 
 
+# "+" and digits written the usual ways: the shape the fast path reads without phonenumbers.
+_INTERNATIONAL_SHAPE = re.compile(r"\(?\+[\d\s().\-/]+")
+
+
+@functools.lru_cache(maxsize=1)
+def _phone_tables() -> tuple[dict[str, Any], dict[str, Any]]:
+    """phonenumbers' possible lengths and national prefix rules per calling code (the browser's
+    tables, generated from the same metadata; tests hold them equal)."""
+    from quickstart.meta.browser_tables import browser_tables
+
+    codes = browser_tables()["phoneCodes"]
+    patterns = {code: re.compile(f"(?:{entry[1]})") for code, entry in codes.items() if entry[1]}
+    return codes, patterns
+
+
+def _international_fast(text: str) -> str | None:
+    """An international number phonenumbers would read the same way, without its parse (~20 µs):
+    a known calling code, no national prefix after it, a possible length. None when unsure."""
+    if not _INTERNATIONAL_SHAPE.fullmatch(text):
+        return None
+    digits = _NON_DIGIT.sub("", text)
+    codes, patterns = _phone_tables()
+    for size in (1, 2, 3):
+        entry = codes.get(digits[:size])
+        if entry is None:
+            continue
+        national = digits[size:]
+        pattern = patterns.get(digits[:size])
+        if pattern is not None and pattern.match(national) and pattern.match(national).end():
+            return None  # a national prefix to strip: phonenumbers decides by its patterns
+        return digits if len(national) in entry[0] else None
+    return None
+
+
 def _phone_with_country_code(text: str, region: str) -> str | None:
     if not region and not text.lstrip("( ").startswith("+"):
         return None  # a national number and no country to read it in: any country code is a guess
+    fast = _international_fast(text)
+    if fast is not None:
+        return fast
     """Digits with the country code, the way Meta wants them (no +, no leading zeros).
 
     A number with + (or the region's international prefix, or 00) keeps its own country
@@ -535,11 +572,12 @@ def _hash_item(key: str, item: Any, region: str) -> str | None:
     return normalized if already_hashed else hashlib.sha256(normalized.encode("utf-8")).hexdigest()
 
 
-# Keys whose values repeat across customers (names, places, gender): their digests are cached.
-# Emails, phones, ids and birth dates are mostly unique, so caching them would only cost memory.
+# Keys whose values repeat across customers (names, places, gender): their digests are cached,
+# one cache per key, so a stream of distinct zips cannot flush the names' cache. Emails, phones,
+# ids and birth dates are mostly unique, so caching them would only cost memory.
 _REPEATED_KEYS = frozenset({"fn", "ln", "ge", "ct", "st", "zp", "country"})
+_CACHES = {key: functools.lru_cache(maxsize=4096)(functools.partial(_hash_item, key)) for key in _REPEATED_KEYS}
 
 
-@functools.lru_cache(maxsize=16384)
 def _hash_repeated_item(key: str, item: str, region: str) -> str | None:
-    return _hash_item(key, item, region)
+    return _CACHES[key](item, region)
