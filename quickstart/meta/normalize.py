@@ -150,22 +150,23 @@ def build_user_data(raw: Mapping[str, Any], *, default_country: str = "US") -> d
     by_key = _by_user_data_key(raw)
     region = _record_region(by_key.get("country"), default_country.upper())
     user_data: dict[str, Any] = {}
+    caches, get = _CACHES, by_key.get
     for key in USER_DATA_KEYS:
-        value = by_key.get(key)
+        value = get(key)
         if value is None:
             continue
-        if isinstance(value, (list, tuple)):
+        if value.__class__ is list or value.__class__ is tuple:
             hashed = [digest for item in value if (digest := _hash_item(key, item, region)) is not None]
             unique = list(dict.fromkeys(hashed))
             if unique:
                 user_data[key] = unique[0] if len(unique) == 1 else unique
             continue
-        if key in _REPEATED_KEYS and isinstance(value, str):
-            digest = _hash_repeated_item(key, value, region)
-        else:
-            digest = _hash_item(key, value, region)
+        cache = caches.get(key)
+        digest = cache(value, region) if cache is not None and value.__class__ is str else _hash_item(key, value, region)
         if digest is not None:
             user_data[key] = digest
+    if _NEVER_HASHED_SET.isdisjoint(by_key):
+        return user_data
     for key in NEVER_HASHED:
         if key not in by_key:
             continue
@@ -236,7 +237,7 @@ def _normalize(key: str, value: Any, region: str) -> tuple[str | None, bool]:
 
 
 def _normalize_email(text: str, region: str) -> str | None:
-    email = unicodedata.normalize("NFC", text).lower()
+    email = (text if text.isascii() else unicodedata.normalize("NFC", text)).lower()
     if not _EMAIL.fullmatch(email):
         return None
     domain = email.rsplit("@", 1)[1]
@@ -432,6 +433,8 @@ def _full_year(token: str) -> int:
 
 
 def _valid_date(year: int, month: int, day: int) -> bool:
+    if 1900 <= year < _YEAR_AT_IMPORT and 1 <= month <= 12 and 1 <= day <= 28:
+        return True  # every month has a 28th, and the year is past: no calendar needed
     try:
         date = datetime.date(year, month, day)
     except ValueError:
@@ -534,6 +537,8 @@ def _country_code(lowered: str) -> str | None:
 
 
 def _record_region(country_value: Any, default_region: str) -> str:
+    if country_value.__class__ is str:
+        return _region_of(country_value) or default_region
     for item in _as_list(country_value):
         code, already_hashed = _normalize("country", item, default_region)
         if code and not already_hashed:
@@ -541,15 +546,21 @@ def _record_region(country_value: Any, default_region: str) -> str:
     return default_region
 
 
+@functools.lru_cache(maxsize=4096)
+def _region_of(country: str) -> str | None:
+    """The region a record's own country names (ISO alpha-2, uppercase), or None."""
+    code, already_hashed = _normalize("country", country, "")
+    return code.upper() if code and not already_hashed else None
+
+
 _FIELD_TO_KEY: dict[str, str] = {**USER_FIELDS, **PASS_THROUGH_FIELDS}
+_OWN_KEYS = frozenset(USER_DATA_KEYS) | frozenset(NEVER_HASHED)  # Meta's own names are accepted too
 
 
 def _by_user_data_key(raw: Mapping[str, Any]) -> dict[str, Any]:
     by_key: dict[str, Any] = {}
     for field, value in raw.items():
-        key = _FIELD_TO_KEY.get(field)
-        if key is None and (field in USER_DATA_KEYS or field in NEVER_HASHED):
-            key = field
+        key = _FIELD_TO_KEY.get(field) or (field if field in _OWN_KEYS else None)
         if key is None:
             accepted = ", ".join(_FIELD_TO_KEY)
             raise ValueError(f"unknown customer information field {field!r}; expected one of {accepted}")
@@ -579,5 +590,4 @@ _REPEATED_KEYS = frozenset({"fn", "ln", "ge", "ct", "st", "zp", "country"})
 _CACHES = {key: functools.lru_cache(maxsize=4096)(functools.partial(_hash_item, key)) for key in _REPEATED_KEYS}
 
 
-def _hash_repeated_item(key: str, item: str, region: str) -> str | None:
-    return _CACHES[key](item, region)
+_NEVER_HASHED_SET = frozenset(NEVER_HASHED)
