@@ -223,6 +223,23 @@ def merge(base: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # quickstart.yaml (ruamel round trip, so the user's comments survive)
 
+
+def _new_answers_text(answers: Answers) -> str:
+    """A new quickstart.yaml, written as the round trip writes it (tests hold the two equal)
+    without loading ruamel: every value is a scalar or a list of scalars."""
+    from quickstart.yamlio import dump_document
+
+    lines = [HEADER + "version: 1"]
+    for key, value in answers.to_dict().items():
+        if value is None:
+            lines.append(f"{key}:")
+        elif isinstance(value, list):
+            lines.append(f"{key}:")
+            lines.extend("  " + line for line in dump_document(value).splitlines())
+        else:
+            lines.append(dump_document({key: value}).rstrip("\n"))
+    return "\n".join(lines) + "\n"
+
 HEADER = """\
 # quickstart answers for this site: no secrets here (the access token lives in the
 # environment or in .env). Edit a value, then run `quickstart update <folder>`.
@@ -239,8 +256,10 @@ def _yaml():
 
 
 def load_answers_file(path: str | Path) -> dict[str, Any]:
-    """Read a quickstart.yaml into raw values (validated by ``check_values``)."""
-    from ruamel.yaml.error import YAMLError
+    """Read a quickstart.yaml into raw values (validated by ``check_values``). Reading needs no
+    comments, so it takes the fast loader (YAML 1.2 meaning, as the round trip reads it); the
+    round trip is for writing (``dump_answers``)."""
+    from quickstart.yamlio import YAMLError, error_line, load_document
 
     path = Path(path)
     try:
@@ -250,10 +269,10 @@ def load_answers_file(path: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read answers file {str(path)!r}: {type(exc).__name__}") from None
     try:
-        data = _yaml().load(text)
+        data = load_document(text)
     except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
+        line = error_line(exc)
+        where = f" (line {line})" if line is not None else ""
         raise InputError(f"answers file {str(path)!r} is not valid YAML{where}") from None
     if data is None:
         data = {}
@@ -269,6 +288,8 @@ def load_answers_file(path: str | Path) -> dict[str, Any]:
 
 def dump_answers(answers: Answers, existing_text: str | None = None) -> str:
     """quickstart.yaml text; when ``existing_text`` is given, its comments and order are kept."""
+    if not existing_text:
+        return _new_answers_text(answers)
     yaml = _yaml()
     data = None
     if existing_text:

@@ -22,6 +22,7 @@ def jinja_env():
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(resource_dir("templates")), str(resource_dir("snippets"))]),
+        bytecode_cache=_bytecode_cache(jinja2),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -31,6 +32,21 @@ def jinja_env():
     # Keep the catalog's key order in generated JS (jinja sorts by default); still HTML-safe.
     env.policies["json.dumps_kwargs"] = {"sort_keys": False}
     return env
+
+
+def _bytecode_cache(jinja2):
+    """Compiled templates kept between runs (keyed by each template's source), when the cache
+    folder can be made; compiling them is most of a render's cost."""
+    import os
+
+    from quickstart.settings import cache_dir
+
+    folder = os.path.join(cache_dir(), "templates")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(folder)
 
 
 def render(template: str, **context) -> str:

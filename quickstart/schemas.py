@@ -42,7 +42,6 @@ def descriptor_schema(descriptor: str, platform: str) -> dict[str, Any] | None:
     return None
 
 
-CACHE_DIR_ENV = "QUICKSTART_CACHE_DIR"
 _known_valid: set[str] | None = None
 _new_valid: set[str] = set()
 
@@ -56,9 +55,9 @@ def _manifests_fingerprint() -> str:
 
 
 def _cache_file() -> Path:
-    base = os.environ.get(CACHE_DIR_ENV) or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "quickstart")
-    return Path(base) / f"valid-settings-{_manifests_fingerprint()}.json"
+    from quickstart.settings import cache_dir
+
+    return Path(cache_dir()) / f"valid-settings-{_manifests_fingerprint()}.json"
 
 
 def _key(descriptor: str, settings: Any, platform: str) -> str:

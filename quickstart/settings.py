@@ -48,6 +48,16 @@ MANIFEST_FILE = ".quickstart/manifest.json"
 ENV_FILE = ".env"
 
 
+CACHE_DIR_ENV = "QUICKSTART_CACHE_DIR"
+
+
+def cache_dir() -> str:
+    """Where quickstart keeps what it can recompute (compiled templates, settings that passed
+    their schemas): $QUICKSTART_CACHE_DIR, else $XDG_CACHE_HOME/quickstart or ~/.cache/quickstart."""
+    return os.environ.get(CACHE_DIR_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "quickstart")
+
+
 def graph_url() -> str:
     return os.environ.get(GRAPH_URL_ENV, DEFAULT_GRAPH_URL).rstrip("/")
 

@@ -111,3 +111,24 @@ def test_bad_answers_file(tmp_path, content, message):
 def test_unknown_answer_key_rejected():
     with pytest.raises(InputError, match="unknown answer 'pixelid'"):
         answers.check_values({"pixelid": "1"})
+
+
+@pytest.mark.parametrize("values", [
+    {"domain": "example.com", "pixel_id": "1234567890"},
+    {"domain": "bücher.example", "pixel_id": "007", "events": "Purchase,Lead", "ldu": True, "test_event_code": "TEST1",
+     "data_layer_path": "window.a.b", "default_country": "no", "datastream_id": "7f3c1a2b-0000-4000-8000-1234567890ab"},
+    {"domain": "yes.example", "pixel_id": "12", "events": ["PageView"], "test_event_code": "1234"},
+])
+def test_a_new_answers_file_is_what_the_round_trip_writes(values):
+    """The fast writer of a new quickstart.yaml and ruamel's round trip give the same text."""
+    import io
+
+    from quickstart.answers import HEADER, Answers, _new_answers_text, _yaml
+
+    answers = Answers.from_values(values)
+    yaml = _yaml()
+    data = yaml.load(HEADER + "version: 1\n")
+    data.update(answers.to_dict())
+    buffer = io.StringIO()
+    yaml.dump(data, buffer)
+    assert _new_answers_text(answers) == buffer.getvalue()
