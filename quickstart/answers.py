@@ -227,7 +227,7 @@ def merge(base: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
 def _new_answers_text(answers: Answers) -> str:
     """A new quickstart.yaml, written as the round trip writes it (tests hold the two equal)
     without loading ruamel: every value is a scalar or a list of scalars."""
-    from quickstart.yamlio import dump_document
+    from quickstart.yamlio import scalar_text
 
     lines = [HEADER + "version: 1"]
     for key, value in answers.to_dict().items():
@@ -235,9 +235,9 @@ def _new_answers_text(answers: Answers) -> str:
             lines.append(f"{key}:")
         elif isinstance(value, list):
             lines.append(f"{key}:")
-            lines.extend("  " + line for line in dump_document(value).splitlines())
+            lines.extend(f"  - {scalar_text(item)}" for item in value)
         else:
-            lines.append(dump_document({key: value}).rstrip("\n"))
+            lines.append(f"{key}: {scalar_text(value)}")
     return "\n".join(lines) + "\n"
 
 HEADER = """\

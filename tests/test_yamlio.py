@@ -69,3 +69,21 @@ def test_a_folder_in_the_old_style_is_restyled_silently(tmp_path, runner):
     assert "conflict" not in statuses.values()
     again = runner.invoke(cli, ["update", str(folder), "--dry-run"])
     assert again.exit_code == 0, again.output
+
+
+def test_any_string_comes_back_exactly_through_both_readers():
+    """A fuzz of awkward strings (indicators, quotes, comments, line breaks YAML 1.1 knows,
+    control characters, words that mean booleans) in every position the emitter writes."""
+    import random
+
+    rng = random.Random(20261203)
+    alphabet = list("abcXYZ019 :#-'\"\\\n\t{}[],&*!|>%@`?~=<.") + [
+        "\u2028", "\x85", "é", "정", "\ufeff", "\x00", "\x7f", "  ", "\r", "yes", "no", "null", "1:2", "0x1", ".5",
+        "e5", "- ", ": ", " #"]
+    ruamel = YAML(typ="safe", pure=True)
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        document = {"k": text, "l": [text, {"m": text, "n": [text, [text]]}], (text or "e"): [1, 2.5, None, True, {}, []]}
+        written = dump_document(document)
+        assert load_document(written) == document, repr(text)
+        assert ruamel.load(written) == document, repr(text)
