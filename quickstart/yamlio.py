@@ -1,7 +1,8 @@
 """The property files (tags.yaml, event-forwarding.yaml, datastream.yaml) as YAML, fast.
 
 They hold no comments to keep, so they are written by the small block-style emitter below
-(about 2 ms for tags.yaml) and read by PyYAML's libyaml loader (about 4 ms), where ruamel's
+(about 2 ms for tags.yaml, no YAML library loaded) and read by PyYAML's libyaml loader (about
+4 ms), where ruamel's
 pure-Python round trip took about 60 ms each way (benchmarks/bench_cli.py). Both sides mean
 YAML 1.2's core schema, as ruamel read these files. Multi-line strings (custom code) are block
 literals, so a file reads like the code it holds. quickstart.yaml, whose comments survive `update`, stays with
@@ -14,14 +15,15 @@ import json
 import re
 from typing import Any
 
-import yaml
+import functools
 
-try:  # libyaml ships in PyYAML's wheels; the pure-Python loader reads the same, slower
-    from yaml import CSafeLoader as _BaseLoader
-except ImportError:  # pragma: no cover - a PyYAML built without libyaml
-    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
-YAMLError = yaml.YAMLError
+class YAMLError(ValueError):
+    """The text is not valid YAML; ``line`` is where the reader stopped (1-based), when known."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
 
 # YAML 1.2's core schema, as ruamel (and so every earlier quickstart) reads these files: `yes`,
 # `no`, `on`, `off` and `1:20` are strings, `0123` is 123. PyYAML alone would read YAML 1.1
@@ -51,11 +53,18 @@ def _construct_int(loader: Any, node: Any) -> int:
     return int(text, 10)
 
 
-class _Loader(_BaseLoader):
-    yaml_implicit_resolvers = _core_resolvers()
+@functools.lru_cache(maxsize=1)
+def _loader() -> Any:
+    """PyYAML's libyaml loader with YAML 1.2's core schema (imported only when reading)."""
+    import yaml
 
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml ships in PyYAML's wheels
 
-_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+    class Loader(base):  # type: ignore[valid-type,misc]
+        yaml_implicit_resolvers = _core_resolvers()
+
+    Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+    return Loader
 
 
 # --- writing: a small block-style emitter for plain data -------------------------------------
@@ -173,10 +182,16 @@ def dump_document(data: Any) -> str:
 
 def load_document(text: str) -> Any:
     """The data of a YAML document (safe: no tags run). Raises YAMLError."""
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_loader())  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise YAMLError(str(exc).splitlines()[0] if str(exc) else "not valid YAML",
+                        mark.line + 1 if mark is not None else None) from None
 
 
 def error_line(exc: Exception) -> int | None:
     """The 1-based line a YAML error points at, when it says."""
-    mark = getattr(exc, "problem_mark", None)
-    return mark.line + 1 if mark is not None else None
+    return getattr(exc, "line", None)
