@@ -225,8 +225,8 @@ def merge(base: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
 
 
 def _new_answers_text(answers: Answers) -> str:
-    """A new quickstart.yaml, written as the round trip writes it (tests hold the two equal)
-    without loading ruamel: every value is a scalar or a list of scalars."""
+    """A new quickstart.yaml without loading ruamel (every value is a scalar or a list of
+    scalars); the round trip that `update` uses reads it back as the same answers (tested)."""
     from quickstart.yamlio import scalar_text
 
     lines = [HEADER + "version: 1"]

@@ -128,8 +128,9 @@ def render_files(answers: Answers, folder_name: str, state: dict[str, Any] | Non
         user_fields=list(catalog.USER_FIELDS))
     files["README.md"] = render_template(
         "README.md.j2", version=__version__, domain=answers.domain, names=names, pixel_id=answers.pixel_id,
-        data_layer_path=answers.data_layer_path, test_event_code=answers.test_event_code, ldu=answers.ldu, default_country=answers.default_country,
-        datastream_id=answers.datastream_id or PENDING_DATASTREAM_ID, folder=folder_name,
+        data_layer_path=answers.data_layer_path, test_event_code=answers.test_event_code, ldu=answers.ldu,
+        default_country=answers.default_country, datastream_id=answers.datastream_id or PENDING_DATASTREAM_ID,
+        folder=folder_name,
         events=answers.chosen_events)
     return files
 
