@@ -40,7 +40,7 @@ def validate_domain(value: str) -> str:
     except UnicodeError:
         raise InputError(f"domain {raw!r} is not a valid hostname") from None
     labels = ascii_host.split(".")
-    if len(labels) < 2 or len(ascii_host) > 253 or not all(_LABEL.match(label) for label in labels):
+    if len(labels) < 2 or len(ascii_host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
         raise InputError(f"domain {raw!r} is not a valid hostname, e.g. example.com")
     if labels[-1].isdigit():
         raise InputError(f"domain {raw!r} looks like an IP address; give the site's hostname")
@@ -49,7 +49,7 @@ def validate_domain(value: str) -> str:
 
 def validate_pixel_id(value: str) -> str:
     raw = str(value).strip()
-    if not _PIXEL_ID.match(raw):
+    if not _PIXEL_ID.fullmatch(raw):
         raise InputError(f"pixel id {raw!r} must be digits only (Events Manager > Data sources > your pixel)")
     return raw
 
@@ -57,7 +57,7 @@ def validate_pixel_id(value: str) -> str:
 def validate_data_layer_path(value: str) -> str:
     raw = str(value).strip()
     parts = raw.split(".")
-    if len(parts) < 2 or parts[0] != "window" or not all(_IDENTIFIER.match(p) for p in parts[1:]):
+    if len(parts) < 2 or parts[0] != "window" or not all(_IDENTIFIER.fullmatch(p) for p in parts[1:]):
         raise InputError(f"data layer path {raw!r} must be window. followed by dot-separated JavaScript names, e.g. window.dataLayer.meta")
     bad = _FORBIDDEN_SEGMENTS.intersection(parts)
     if bad:
@@ -69,7 +69,7 @@ def validate_test_event_code(value: str | None) -> str | None:
     if value is None or str(value).strip() == "":
         return None
     raw = str(value).strip()
-    if not _TEST_EVENT_CODE.match(raw):
+    if not _TEST_EVENT_CODE.fullmatch(raw):
         raise InputError(f"test event code {raw!r} must be letters and digits, e.g. TEST12345")
     return raw
 
@@ -78,7 +78,7 @@ def validate_datastream_id(value: str | None) -> str | None:
     if value is None or str(value).strip() == "":
         return None
     raw = str(value).strip()
-    if not _DATASTREAM_ID.match(raw):
+    if not _DATASTREAM_ID.fullmatch(raw):
         raise InputError(f"datastream id {raw!r} is not an Adobe datastream id (letters, digits, '-', ':')")
     return raw
 
@@ -255,6 +255,9 @@ def _yaml():
     return yaml
 
 
+MAX_ANSWERS_FILE_CHARS = 64 * 1024
+
+
 def load_answers_file(path: str | Path) -> dict[str, Any]:
     """Read a quickstart.yaml into raw values (validated by ``check_values``). Reading needs no
     comments, so it takes the fast loader (YAML 1.2 meaning, as the round trip reads it); the
@@ -268,12 +271,15 @@ def load_answers_file(path: str | Path) -> dict[str, Any]:
         raise InputError(f"answers file {str(path)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read answers file {str(path)!r}: {type(exc).__name__}") from None
+    if len(text) > MAX_ANSWERS_FILE_CHARS:
+        raise InputError(f"answers file {str(path)!r} has {len(text):,} characters; a quickstart.yaml has a few hundred")
     try:
-        data = load_document(text)
+        data = load_document(text, allow_aliases=False)
     except YAMLError as exc:
         line = error_line(exc)
         where = f" (line {line})" if line is not None else ""
-        raise InputError(f"answers file {str(path)!r} is not valid YAML{where}") from None
+        why = "uses YAML anchors or aliases (& or *); write each value out" if "anchors" in str(exc) else "is not valid YAML"
+        raise InputError(f"answers file {str(path)!r} {why}{where}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

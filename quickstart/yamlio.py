@@ -180,11 +180,19 @@ def dump_document(data: Any) -> str:
     return "\n".join(out) + "\n"
 
 
-def load_document(text: str) -> Any:
-    """The data of a YAML document (safe: no tags run). Raises YAMLError."""
+def load_document(text: str, *, allow_aliases: bool = True) -> Any:
+    """The data of a YAML document (safe: no tags run). Raises YAMLError; also, unless
+    ``allow_aliases``, for an anchor or alias (a few hundred bytes of them can stand for
+    gigabytes: the "billion laughs")."""
     import yaml
 
     try:
+        if not allow_aliases:
+            for event in yaml.parse(text, Loader=_loader()):
+                if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                    mark = event.start_mark
+                    raise YAMLError("anchors and aliases (& and *) are not accepted here; write each value out",
+                                    mark.line + 1 if mark is not None else None)
         return yaml.load(text, Loader=_loader())  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

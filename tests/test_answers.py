@@ -132,3 +132,37 @@ def test_a_new_answers_file_reads_back_as_its_answers(values):
     assert load_document(text) == expected
     assert dict(_yaml().load(text)) == expected
     assert dump_answers(answers, text).startswith(HEADER)  # update keeps the file's comments
+
+
+@pytest.mark.parametrize("bad", ["window.dataLayer\n.meta", "window.a\n.b", "window.a.b\nc"])
+def test_a_line_break_inside_the_path_is_refused(bad):
+    """`$` matches before a final newline; the checks match whole values."""
+    with pytest.raises(InputError):
+        answers.validate_data_layer_path(bad)
+
+
+def test_an_alias_bomb_in_the_answers_file_is_refused_at_once(tmp_path):
+    import time
+
+    from quickstart.answers import load_answers_file
+
+    levels = "".join(f'{chr(98 + i)}: &{chr(98 + i)} [{",".join(["*" + chr(97 + i)] * 9)}]\n' for i in range(8))
+    bomb = tmp_path / "quickstart.yaml"
+    bomb.write_text('a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + levels)
+    assert len(bomb.read_text()) < 400
+    started = time.monotonic()
+    with pytest.raises(InputError) as caught:
+        load_answers_file(bomb)
+    assert time.monotonic() - started < 1.0
+    assert "anchors or aliases" in caught.value.message and "(line 1)" in caught.value.message
+    assert len(caught.value.message) < 300
+
+
+def test_a_huge_answers_file_is_refused(tmp_path):
+    from quickstart.answers import load_answers_file
+
+    huge = tmp_path / "quickstart.yaml"
+    huge.write_text("domain: " + "a" * 100_000 + ".com\n")
+    with pytest.raises(InputError) as caught:
+        load_answers_file(huge)
+    assert "characters" in caught.value.message and len(caught.value.message) < 200
