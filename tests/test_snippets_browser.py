@@ -295,3 +295,20 @@ def test_each_data_layer_block_queues_its_event(folders, open_page, path):
     for name, payload in queue:
         assert set(payload) == set(catalog.get(name).params) | {"user"}
         assert payload["user"] == catalog.USER_SAMPLES
+
+
+def test_odd_payloads_never_break_the_queue_or_the_event(folders, open_page):
+    """A payload with a function, a cycle or a non-object: the event still goes, with what can be sent."""
+    page = open_page()
+    page.add_script_tag(content=inline_scripts(folders[PATHS[0]]["head"]))
+    with_runtime(page, folders)
+    out = page.evaluate("""() => {
+      const cyclic = {value: 3}; cyclic.self = cyclic;
+      metaConversion.track("Lead", cyclic);
+      metaConversion.track("Lead", "not an object");
+      const event = {detail: {value: () => 1, currency: "USD", content_name: cyclic}};
+      window.metaConversion.runtime.prepare(event, "Lead", ["value", "currency", "content_name"]);
+      return {calls: window._satellite.calls.length, detail: event.detail};
+    }""")
+    assert out["calls"] == 2
+    assert {k: v for k, v in out["detail"].items() if k != "conversionData"} == {"currency": "USD"}
