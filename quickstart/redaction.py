@@ -6,6 +6,7 @@ reaches an error message, and by `validate --dry-run` to show the token masked.
 
 from __future__ import annotations
 
+import base64
 from urllib.parse import quote, quote_plus
 
 REDACTED = "(redacted)"
@@ -20,11 +21,24 @@ def mask_token(token: str | None) -> str:
     return f"{prefix}…{REDACTED}"
 
 
+def secret_forms(secret: str) -> list[str]:
+    """Every form in which a secret can come back: raw, in either letter case, percent-encoded
+    (upper- or lower-case hex, `+` for spaces or not), base64 and url-safe base64, padded or not.
+    Longest first, so no form is left half replaced."""
+    raw = secret.encode("utf-8")
+    forms = {secret, secret.upper(), secret.lower()}
+    for encoded in (quote(secret, safe=""), quote_plus(secret)):
+        forms.update({encoded, encoded.lower(), encoded.upper()})
+    for encoded in (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()):
+        forms.update({encoded, encoded.rstrip("=")})
+    return sorted(forms, key=len, reverse=True)
+
+
 def redact(text: str, secrets) -> str:
-    """``text`` with every secret (also percent-encoded) replaced by ``(redacted)``."""
+    """``text`` with every secret, in every form it can come back in, replaced by ``(redacted)``."""
     for secret in secrets:
         if not secret:
             continue
-        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+        for form in secret_forms(secret):
             text = text.replace(form, REDACTED)
     return text

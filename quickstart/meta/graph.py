@@ -21,7 +21,7 @@ from typing import Any, Callable
 from quickstart import settings
 from quickstart.backoff import backoff_delay, parse_retry_after
 from quickstart.redaction import redact
-from quickstart.errors import ChecksFailedError, UnreachableError
+from quickstart.errors import ChecksFailedError, RemoteError, UnreachableError
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,10 @@ class GraphRejectedError(ChecksFailedError):
     def __init__(self, message: str, error: GraphError):
         super().__init__(message)
         self.error = error
+
+
+class GraphAnswerError(RemoteError):
+    """The Graph API answered in a way quickstart will not act on (a redirect, a success it cannot read)."""
 
 
 class GraphUnreachableError(UnreachableError):
@@ -256,7 +260,8 @@ class GraphClient:
         last_problem = ""
         for attempt in range(1, self.max_attempts + 1):
             try:
-                response = self.session.post(url, json=body, timeout=self.timeout)
+                # Never follow a redirect: on 307/308 requests would send the body (the token) along.
+                response = self.session.post(url, json=body, timeout=self.timeout, allow_redirects=False)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 # The exception holds the prepared request (token in its body): keep only its kind.
                 last_error = None
@@ -272,13 +277,24 @@ class GraphClient:
                 raise GraphUnreachableError(
                     f"the request to the Graph API failed ({type(exc).__name__})", attempts=attempt) from None
 
+            if 300 <= response.status_code < 400:
+                location = redact(str(response.headers.get("Location") or "(no Location)"), secrets)[:200]
+                response.close()
+                raise GraphAnswerError(
+                    f"the Graph API at {self.base_url} answered {response.status_code}, a redirect to {location}; "
+                    "quickstart never follows redirects (the token would go along): check QUICKSTART_GRAPH_URL")
             payload = _json_or_none(response)
-            if 200 <= response.status_code < 300 and isinstance(payload, dict) and "error" not in payload:
+            if 200 <= response.status_code < 300 and not isinstance(payload, dict):
+                response.close()
+                raise GraphAnswerError(
+                    f"the Graph API answered {response.status_code} with a body that is not JSON; the events may "
+                    "have been recorded: look in Events Manager > Test Events before sending them again")
+            if 200 <= response.status_code < 300 and "error" not in payload:
                 messages = payload.get("messages") or []
                 return EventsResponse(
-                    events_received=int(payload.get("events_received") or 0),
-                    messages=[redact(str(m), secrets) for m in messages] if isinstance(messages, list) else [redact(str(messages), secrets)],
-                    fbtrace_id=payload.get("fbtrace_id"),
+                    events_received=_count(payload.get("events_received")),
+                    messages=[redact(str(m), secrets)[:500] for m in (messages if isinstance(messages, list) else [messages])],
+                    fbtrace_id=redact(str(payload["fbtrace_id"]), secrets)[:200] if payload.get("fbtrace_id") else None,
                     attempts=attempt,
                 )
             error = parse_error(response.status_code if response.status_code >= 300 else 502, payload,
@@ -312,6 +328,13 @@ def normalize_version(version: str) -> str:
     if not match:
         raise ValueError(f"Graph API version {raw!r} must look like v25.0")
     return f"v{match.group(1)}.{match.group(2) or '0'}"
+
+
+def _count(value: Any) -> int:
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _json_or_none(response) -> Any:

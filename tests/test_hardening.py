@@ -1,0 +1,83 @@
+"""Hostile servers on 127.0.0.1 against the Graph client (issue 14: secrets 1-2, faults 12)."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from quickstart.cli import main
+from quickstart.redaction import redact, secret_forms
+from tests.fakes.hostile import HostileServer, every_form
+
+TOKEN = "EAAGhostile+Token/0123456789abcdef=="
+
+
+class _Entry:
+    name = "quickstart"
+
+    def main(self, args, prog_name=None, **extra):
+        main(list(args))
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    target = tmp_path_factory.mktemp("hostile") / "example.com"
+    result = CliRunner().invoke(_Entry(), ["init", "example.com", "--pixel-id", "1234567890", "--test-event-code",
+                                           "TEST1", "--events", "Lead,Purchase", "--yes", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    return target
+
+
+@pytest.fixture
+def hostile():
+    with HostileServer() as server, HostileServer() as elsewhere:
+        server.elsewhere = elsewhere
+        yield server
+
+
+def validate(folder, server):
+    env = {"META_CAPI_ACCESS_TOKEN": TOKEN, "QUICKSTART_GRAPH_URL": server.url}
+    return CliRunner().invoke(_Entry(), ["validate", str(folder)], env=env)
+
+
+def assert_no_token(result) -> None:
+    for form in every_form(TOKEN):
+        assert form not in result.stdout and form not in result.stderr, form
+
+
+def test_a_success_that_echoes_the_token_in_every_form_shows_none_of_them(folder, hostile):
+    forms = every_form(TOKEN)
+    hostile.then(200, {"events_received": 2, "messages": [f"echo {form}" for form in forms],
+                       "fbtrace_id": "A" + forms[3]})
+    result = validate(folder, hostile)
+    assert result.exit_code == 0, result.output
+    assert "(redacted)" in result.stdout
+    assert_no_token(result)
+
+
+@pytest.mark.parametrize("status", [307, 308, 301, 302, 303])
+def test_a_redirect_is_one_line_and_nothing_follows_it(folder, hostile, status):
+    target = f"{hostile.elsewhere.url}/v22.0/1234567890/events?access_token={TOKEN}"
+    hostile.then(status, b"", {"Location": target})
+    hostile.elsewhere.then(200, {"events_received": 2, "fbtrace_id": "Aelsewhere"})
+    result = validate(folder, hostile)
+    assert result.exit_code == 1, result.output
+    assert len(hostile.received) == 1 and hostile.elsewhere.received == []  # the token went nowhere else
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "redirect to" in lines[0] and hostile.elsewhere.url in lines[0]
+    assert "OK" not in result.stdout
+    assert_no_token(result)
+
+
+def test_a_200_that_is_not_json_is_one_clear_error_and_not_sent_again(folder, hostile):
+    hostile.then(200, b"<html>gateway says hi</html>", {"Content-Type": "text/html"})
+    result = validate(folder, hostile)
+    assert result.exit_code == 1, result.output
+    assert len(hostile.received) == 1
+    assert "not JSON" in result.stderr and "may have been recorded" in result.stderr
+
+
+def test_redaction_knows_every_form():
+    text = " ".join(every_form(TOKEN)) + " " + TOKEN.lower()
+    assert redact(text, [TOKEN]).replace("(redacted)", "").strip(" ") == ""
+    assert TOKEN in secret_forms(TOKEN)
