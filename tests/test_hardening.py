@@ -81,3 +81,39 @@ def test_redaction_knows_every_form():
     text = " ".join(every_form(TOKEN)) + " " + TOKEN.lower()
     assert redact(text, [TOKEN]).replace("(redacted)", "").strip(" ") == ""
     assert TOKEN in secret_forms(TOKEN)
+
+
+# --- Adobe (IMS, Reactor): the shared send_with_retries ---------------------------------------
+
+def test_ims_never_sends_the_client_secret_after_a_redirect(hostile):
+    import requests
+
+    from quickstart.adobe import ims
+    from quickstart.errors import RemoteError
+
+    secret = "p8e-SECRETsecret0123456789"
+    hostile.then(307, b"", {"Location": f"{hostile.elsewhere.url}/ims/token/v3?client_secret={secret}"})
+    credentials = ims.credentials_from_env({"ADOBE_CLIENT_ID": "id", "ADOBE_CLIENT_SECRET": secret,
+                                            "ADOBE_ORG_ID": "ORG@AdobeOrg"})
+    with pytest.raises(RemoteError) as caught:
+        ims.TokenProvider(credentials, requests.Session(), ims_url=hostile.url).token()
+    assert hostile.elsewhere.received == [] and len(hostile.received) == 1
+    assert "redirect to" in caught.value.message and secret not in caught.value.message
+
+
+def test_a_huge_retry_after_gives_up_at_once_with_exit_4(hostile):
+    import time
+
+    import requests
+
+    from quickstart.adobe.reactor import RetryPolicy, send_with_retries
+    from quickstart.errors import ExitCode, UnreachableError
+
+    hostile.then(429, b"{}", {"Retry-After": "100000"})
+    started = time.monotonic()
+    with pytest.raises(UnreachableError) as caught:
+        send_with_retries(requests.Session(), "GET", hostile.url + "/companies", idempotent=True, what="Reactor",
+                          policy=RetryPolicy(base_delay=0.01))
+    assert time.monotonic() - started < 2
+    assert caught.value.exit_code == ExitCode.UNREACHABLE
+    assert "100,000 s" in caught.value.message and len(hostile.received) == 1

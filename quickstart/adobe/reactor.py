@@ -90,7 +90,8 @@ def send_with_retries(session: Any, method: str, url: str, *, idempotent: bool, 
         if stats is not None:
             stats.count(method, retry=attempt > 0)
         try:
-            response = session.request(method, url, timeout=policy.timeout, **kwargs)
+            # Never follow a redirect: requests would re-send the body (credentials, a secret) to it.
+            response = session.request(method, url, timeout=policy.timeout, allow_redirects=False, **kwargs)
         except requests.exceptions.RequestException as exc:
             safe = idempotent or _never_reached_server(exc)
             if last or not safe:
@@ -99,10 +100,20 @@ def send_with_retries(session: Any, method: str, url: str, *, idempotent: bool, 
             time.sleep(policy.delay(attempt, None))
             continue
         status = response.status_code
+        if 300 <= status < 400:
+            location = str(response.headers.get("Location") or "(no Location)").split("?", 1)[0][:200]
+            response.close()
+            raise RemoteError(f"{what} answered {status}, a redirect to {location}; quickstart never follows "
+                              "redirects (credentials would go along): check the service URL")
         retryable = status in (429, 503) or (idempotent and status >= 500)
         if not retryable or last:
             return response
-        time.sleep(policy.delay(attempt, parse_retry_after(response.headers.get("Retry-After"))))
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if retry_after is not None and retry_after > policy.max_retry_after:
+            response.close()
+            raise UnreachableError(f"{what} answered {status} and asks to wait {retry_after:,.0f} s before the next "
+                                   f"request; quickstart waits at most {policy.max_retry_after:.0f} s: try again later")
+        time.sleep(policy.delay(attempt, retry_after))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
