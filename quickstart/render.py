@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import tempfile
 import time
@@ -130,7 +131,7 @@ def render_files(answers: Answers, folder_name: str, state: dict[str, Any] | Non
         "README.md.j2", version=__version__, domain=answers.domain, names=names, pixel_id=answers.pixel_id,
         data_layer_path=answers.data_layer_path, test_event_code=answers.test_event_code, ldu=answers.ldu,
         default_country=answers.default_country, datastream_id=answers.datastream_id or PENDING_DATASTREAM_ID,
-        folder=folder_name,
+        folder=shlex.quote(folder_name),
         events=answers.chosen_events)
     return files
 
@@ -226,6 +227,22 @@ def atomic_write(path: Path, text: str, mode: int | None = None) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _new_backup_dir(folder: Path) -> Path:
+    """A backup folder of its own: named by the time, with -2, -3, ... when one of that second
+    exists already (made with mkdir, so two runs never share one). A backup is never overwritten."""
+    base = folder / STATE_DIR / "backup"
+    base.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for number in range(1, 10_000):
+        candidate = base / (stamp if number == 1 else f"{stamp}-{number}")
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+    raise InputError(f"{base} holds 10,000 backups of this second; clear it out")
 
 
 def _save_manifest(folder: Path, hashes: dict[str, str], key: str, kept: dict[str, str]) -> None:
@@ -330,7 +347,7 @@ def _write_existing(folder: Path, answers: Answers, files: dict[str, str], token
         return result
 
     if conflicts:
-        result.backup_dir = folder / STATE_DIR / "backup" / time.strftime("%Y%m%d-%H%M%S")
+        result.backup_dir = _new_backup_dir(folder)
         for relpath in conflicts:
             destination = result.backup_dir / relpath
             destination.parent.mkdir(parents=True, exist_ok=True)
@@ -370,13 +387,20 @@ def format_result(result: WriteResult) -> str:
 
 
 def next_steps(folder: Path, answers: Answers, *, token_known: bool) -> str:
+    """What to run next, ready to paste into a shell (every path is quoted for it)."""
+    shell = shlex.quote(str(folder))
+
+    def path(relpath: str) -> str:
+        return shlex.quote(str(Path(folder, relpath)))
+
     steps = ["", "next:"]
     if not answers.test_event_code:
-        steps.append(f"  - get a test event code (Events Manager > Test Events): quickstart update {folder} --test-event-code CODE")
+        steps.append(f"  - get a test event code (Events Manager > Test Events): quickstart update {shell} --test-event-code CODE")
     if not token_known:
         steps.append(f"  - export {TOKEN_ENV}=... (Events Manager > your pixel > Settings > Generate access token)")
-    steps.append(f"  quickstart validate {folder}        # checks + test events at Meta")
-    steps.append(f"  quickstart apply {folder} --plan    # then without --plan, to create it in Adobe")
-    steps.append(f"  paste {folder}/snippets/head.html into the <head> of a test page (it loads the development library)")
-    steps.append(f"  send events with metaConversion.track(...) as {folder}/snippets/data-layer.js shows; see {folder}/README.md")
+    steps.append(f"  quickstart validate {shell}        # checks + test events at Meta")
+    steps.append(f"  quickstart apply {shell} --plan    # then without --plan, to create it in Adobe")
+    steps.append(f"  paste {path(HEAD_SNIPPET)} into the <head> of a test page (it loads the development library)")
+    steps.append(f"  send events with metaConversion.track(...) as {path(DATA_LAYER_SNIPPET)} shows; "
+                 f"see {path('README.md')}")
     return "\n".join(steps)

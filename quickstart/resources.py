@@ -31,7 +31,19 @@ def jinja_env():
     )
     # Keep the catalog's key order in generated JS (jinja sorts by default); still HTML-safe.
     env.policies["json.dumps_kwargs"] = {"sort_keys": False}
+    env.filters["code"] = markdown_code
     return env
+
+
+def markdown_code(text: str) -> str:
+    """A Markdown code span that holds ``text`` whatever it contains: fenced by one backtick
+    more than its longest run of backticks (CommonMark), so nothing in it is markup or HTML."""
+    import re
+
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _bytecode_cache(jinja2):

@@ -282,3 +282,31 @@ def test_a_changed_file_or_answer_still_renders(generated, runner):
     assert result.exit_code == 0 and "create" in result.output and (generated / "snippets/head.html").exists()
     result = runner.invoke(cli, ["update", str(generated), "--pixel-id", "999", "--dry-run"])
     assert result.exit_code == 1 and "update" in result.output
+
+
+def test_two_forced_updates_in_one_second_keep_both_backups(generated, runner, monkeypatch):
+    from quickstart import render
+
+    monkeypatch.setattr(render.time, "strftime", lambda fmt: "20261203-120000")  # the same second, twice
+    readme = generated / "README.md"
+    for edit, pixel in (("First edit.", "555"), ("Second edit.", "556")):
+        readme.write_text(readme.read_text() + f"\n{edit}\n")
+        result = runner.invoke(cli, ["update", str(generated), "--pixel-id", pixel, "--force"])
+        assert result.exit_code == 0, result.output
+    backups = sorted((generated / ".quickstart" / "backup").rglob("README.md"))
+    assert len(backups) == 2
+    assert "First edit." in backups[0].read_text() and "Second edit." in backups[1].read_text()
+
+
+def test_an_odd_folder_name_is_quoted_for_the_shell_and_fenced_for_markdown(tmp_path, runner):
+    import shlex
+
+    name = "we`ird $(touch x) <b>site<b>"
+    folder = tmp_path / name
+    result = run_init(runner, folder, "example.com", "--pixel-id", "1", "--yes")
+    assert result.exit_code == 0, result.output
+    assert f"quickstart validate {shlex.quote(str(folder))} " in result.output
+    readme = (folder / "README.md").read_text()
+    assert f"``quickstart validate {shlex.quote(name)}``" in readme  # a fence longer than the name's backtick
+    outside_code = re.sub(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)", "", readme)  # CommonMark code spans removed
+    assert "<b>" not in outside_code and "$(touch" not in outside_code
