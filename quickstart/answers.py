@@ -26,31 +26,39 @@ _TEST_EVENT_CODE = re.compile(r"^[A-Za-z0-9]{1,64}$")
 _DATASTREAM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_:-]{0,127}$")
 
 
+def shown(value: Any, limit: int = 60) -> str:
+    """An input as an error line may echo it: repr, capped (a 120 KB domain is not a line)."""
+    text = repr(value if isinstance(value, str) else str(value))
+    return text if len(text) <= limit else text[:limit - 4] + "…'"
+
+
 def validate_domain(value: str) -> str:
     raw = str(value).strip()
     if not raw:
         raise InputError("domain is empty; give the site's hostname, e.g. example.com")
     if "://" in raw or raw.lower().startswith(("http:", "https:")):
-        raise InputError(f"domain {raw!r} has a scheme; give the hostname only, e.g. example.com")
+        raise InputError(f"domain {shown(raw)} has a scheme; give the hostname only, e.g. example.com")
     if any(ch in raw for ch in "/?#@:") or any(ch.isspace() for ch in raw):
-        raise InputError(f"domain {raw!r} is not a hostname (no path, port, user or spaces), e.g. shop.example.com")
+        raise InputError(f"domain {shown(raw)} is not a hostname (no path, port, user or spaces), e.g. shop.example.com")
     host = raw.rstrip(".").lower()
     try:
         ascii_host = host.encode("idna").decode("ascii")
     except UnicodeError:
-        raise InputError(f"domain {raw!r} is not a valid hostname") from None
+        raise InputError(f"domain {shown(raw)} is not a valid hostname") from None
     labels = ascii_host.split(".")
     if len(labels) < 2 or len(ascii_host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
-        raise InputError(f"domain {raw!r} is not a valid hostname, e.g. example.com")
+        raise InputError(f"domain {shown(raw)} is not a valid hostname, e.g. example.com")
     if labels[-1].isdigit():
-        raise InputError(f"domain {raw!r} looks like an IP address; give the site's hostname")
-    return host
+        raise InputError(f"domain {shown(raw)} looks like an IP address; give the site's hostname")
+    # IDNA maps what a browser would (fullwidth letters, soft hyphens, zero-width characters, a
+    # BOM) before it looks a name up: the stored domain is that canonical host, not what was typed.
+    return ascii_host.encode("ascii").decode("idna")
 
 
 def validate_pixel_id(value: str) -> str:
     raw = str(value).strip()
     if not _PIXEL_ID.fullmatch(raw):
-        raise InputError(f"pixel id {raw!r} must be digits only (Events Manager > Data sources > your pixel)")
+        raise InputError(f"pixel id {shown(raw)} must be digits only (Events Manager > Data sources > your pixel)")
     return raw
 
 
@@ -58,10 +66,10 @@ def validate_data_layer_path(value: str) -> str:
     raw = str(value).strip()
     parts = raw.split(".")
     if len(parts) < 2 or parts[0] != "window" or not all(_IDENTIFIER.fullmatch(p) for p in parts[1:]):
-        raise InputError(f"data layer path {raw!r} must be window. followed by dot-separated JavaScript names, e.g. window.dataLayer.meta")
+        raise InputError(f"data layer path {shown(raw)} must be window. followed by dot-separated JavaScript names, e.g. window.dataLayer.meta")
     bad = _FORBIDDEN_SEGMENTS.intersection(parts)
     if bad:
-        raise InputError(f"data layer path {raw!r} may not use {sorted(bad)[0]!r}")
+        raise InputError(f"data layer path {shown(raw)} may not use {sorted(bad)[0]!r}")
     return raw
 
 
@@ -70,7 +78,7 @@ def validate_test_event_code(value: str | None) -> str | None:
         return None
     raw = str(value).strip()
     if not _TEST_EVENT_CODE.fullmatch(raw):
-        raise InputError(f"test event code {raw!r} must be letters and digits, e.g. TEST12345")
+        raise InputError(f"test event code {shown(raw)} must be letters and digits, e.g. TEST12345")
     return raw
 
 
@@ -79,7 +87,7 @@ def validate_datastream_id(value: str | None) -> str | None:
         return None
     raw = str(value).strip()
     if not _DATASTREAM_ID.fullmatch(raw):
-        raise InputError(f"datastream id {raw!r} is not an Adobe datastream id (letters, digits, '-', ':')")
+        raise InputError(f"datastream id {shown(raw)} is not an Adobe datastream id (letters, digits, '-', ':')")
     return raw
 
 
@@ -91,19 +99,27 @@ def validate_default_country(value: str | None) -> str | None:
     from quickstart.meta.browser_tables import browser_tables
 
     if not (len(raw) == 2 and raw.isascii() and raw.lower() in browser_tables()["alpha2"]):
-        raise InputError(f"default country {raw[:40]!r} must be an ISO 3166-1 alpha-2 code, e.g. US, GB or DE")
+        raise InputError(f"default country {shown(raw)} must be an ISO 3166-1 alpha-2 code, e.g. US, GB or DE")
     return raw.upper()
 
 
 def validate_events(value: str | list[str] | tuple[str, ...]) -> list[str]:
-    items = value.split(",") if isinstance(value, str) else list(value)
-    names = [str(item).strip() for item in items if str(item).strip()]
+    if isinstance(value, str):
+        items: list[Any] = value.split(",")
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise InputError(f"events must be a list of event names or a comma-separated string, not a {type(value).__name__}")
+    for index, item in enumerate(items, 1):
+        if not isinstance(item, str):
+            raise InputError(f"events: item {index} is a {type(item).__name__}; list event names, e.g. Purchase")
+    names = [item.strip() for item in items if item.strip()]
     if not names:
-        raise InputError("events is empty; choose at least one of: " + ", ".join(catalog.EVENT_NAMES))
+        raise InputError("events: empty; choose at least one of: " + ", ".join(catalog.EVENT_NAMES))
     by_lower = {name.lower(): name for name in catalog.EVENT_NAMES}
     unknown = [name for name in names if name.lower() not in by_lower]
     if unknown:
-        raise InputError(f"unknown event {unknown[0]!r}; choose from: " + ", ".join(catalog.EVENT_NAMES))
+        raise InputError(f"events: unknown event {shown(unknown[0])}; choose from: " + ", ".join(catalog.EVENT_NAMES))
     chosen = {by_lower[name.lower()] for name in names}
     return [name for name in catalog.EVENT_NAMES if name in chosen]
 
@@ -188,9 +204,11 @@ def check_values(values: dict[str, Any]) -> dict[str, Any]:
     """Validate every given value; return the clean ones. Unknown keys are an error."""
     unknown = sorted(set(values) - set(VALIDATORS))
     if unknown:
-        raise InputError(f"unknown answer {unknown[0]!r}; known answers: " + ", ".join(VALIDATORS))
+        raise InputError(f"unknown answer {shown(unknown[0])}; known answers: " + ", ".join(VALIDATORS))
     clean = {}
     for key, value in values.items():
+        if key != "events" and value is not None and not isinstance(value, (str, int, bool)):
+            raise InputError(f"{key} must be a single value, not a {type(value).__name__}")
         if value is None and key not in REQUIRED:
             clean[key] = None if key in ("test_event_code", "datastream_id", "default_country") else VALIDATORS[key](_default(key))
             continue
@@ -256,6 +274,7 @@ def _yaml():
 
 
 MAX_ANSWERS_FILE_CHARS = 64 * 1024
+ANSWERS_VERSION = "1"  # numbers are read as text here: `pixel_id: 0x1F` stays "0x1F", not 31
 
 
 def load_answers_file(path: str | Path) -> dict[str, Any]:
@@ -274,7 +293,7 @@ def load_answers_file(path: str | Path) -> dict[str, Any]:
     if len(text) > MAX_ANSWERS_FILE_CHARS:
         raise InputError(f"answers file {str(path)!r} has {len(text):,} characters; a quickstart.yaml has a few hundred")
     try:
-        data = load_document(text, allow_aliases=False)
+        data = load_document(text, allow_aliases=False, numbers_as_text=True)
     except YAMLError as exc:
         line = error_line(exc)
         where = f" (line {line})" if line is not None else ""
@@ -285,7 +304,10 @@ def load_answers_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError(f"answers file {str(path)!r} must be a mapping of answers")
     values = {str(key): (list(value) if isinstance(value, list) else value) for key, value in data.items()}
-    values.pop("version", None)
+    version = values.pop("version", ANSWERS_VERSION)
+    if version != ANSWERS_VERSION:
+        raise InputError(f"answers file {str(path)!r} has version {shown(version)}; this quickstart reads version "
+                         f"{ANSWERS_VERSION}")
     for secretish in ("token", "access_token", "accessToken"):
         if secretish in values:
             raise InputError(f"answers file {str(path)!r} holds a token; remove it (tokens go in the environment or .env)")

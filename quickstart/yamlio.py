@@ -53,15 +53,20 @@ def _construct_int(loader: Any, node: Any) -> int:
     return int(text, 10)
 
 
-@functools.lru_cache(maxsize=1)
-def _loader() -> Any:
-    """PyYAML's libyaml loader with YAML 1.2's core schema (imported only when reading)."""
+@functools.lru_cache(maxsize=2)
+def _loader(numbers_as_text: bool = False) -> Any:
+    """PyYAML's libyaml loader with YAML 1.2's core schema (imported only when reading); with
+    ``numbers_as_text``, numbers stay the text they were written as (ids, not quantities)."""
     import yaml
 
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml ships in PyYAML's wheels
+    resolvers = _core_resolvers()
+    if numbers_as_text:
+        resolvers = {first: [(tag, pattern) for tag, pattern in entries if not tag.endswith(("int", "float"))]
+                     for first, entries in resolvers.items()}
 
     class Loader(base):  # type: ignore[valid-type,misc]
-        yaml_implicit_resolvers = _core_resolvers()
+        yaml_implicit_resolvers = resolvers
 
     Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
     return Loader
@@ -180,7 +185,7 @@ def dump_document(data: Any) -> str:
     return "\n".join(out) + "\n"
 
 
-def load_document(text: str, *, allow_aliases: bool = True) -> Any:
+def load_document(text: str, *, allow_aliases: bool = True, numbers_as_text: bool = False) -> Any:
     """The data of a YAML document (safe: no tags run). Raises YAMLError; also, unless
     ``allow_aliases``, for an anchor or alias (a few hundred bytes of them can stand for
     gigabytes: the "billion laughs")."""
@@ -188,12 +193,12 @@ def load_document(text: str, *, allow_aliases: bool = True) -> Any:
 
     try:
         if not allow_aliases:
-            for event in yaml.parse(text, Loader=_loader()):
+            for event in yaml.parse(text, Loader=_loader(numbers_as_text)):
                 if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                     mark = event.start_mark
                     raise YAMLError("anchors and aliases (& and *) are not accepted here; write each value out",
                                     mark.line + 1 if mark is not None else None)
-        return yaml.load(text, Loader=_loader())  # noqa: S506 - a safe loader
+        return yaml.load(text, Loader=_loader(numbers_as_text))  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise YAMLError(str(exc).splitlines()[0] if str(exc) else "not valid YAML",

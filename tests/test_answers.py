@@ -166,3 +166,51 @@ def test_a_huge_answers_file_is_refused(tmp_path):
     with pytest.raises(InputError) as caught:
         load_answers_file(huge)
     assert "characters" in caught.value.message and len(caught.value.message) < 200
+
+
+@pytest.mark.parametrize("content, key", [
+    ("domain: example.com\npixel_id: '1'\nevents: 5\n", "events"),
+    ("domain: example.com\npixel_id: '1'\nevents: " + "[" * 200 + "]" * 200 + "\n", "events"),
+    ("domain: example.com\npixel_id: '1'\nevents: {Purchase: true}\n", "events"),
+    ("version: 99\ndomain: example.com\npixel_id: '1'\n", "version"),
+    ("version: x\ndomain: example.com\npixel_id: '1'\n", "version"),
+    ("version: {}\ndomain: example.com\npixel_id: '1'\n", "version"),
+    ("domain: example.com\npixel_id: 0x1F\n", "pixel id"),
+    ("domain: example.com\npixel_id: 0o17\n", "pixel id"),
+    ("domain: [example.com]\npixel_id: '1'\n", "domain"),
+])
+def test_odd_answers_are_one_line_naming_the_key(tmp_path, content, key):
+    """Exit 2 with one short line naming the key: never a TypeError, RecursionError or coercion."""
+    from quickstart.answers import Answers, load_answers_file
+
+    path = tmp_path / "quickstart.yaml"
+    path.write_text(content)
+    with pytest.raises(InputError) as caught:
+        Answers.from_values(load_answers_file(path))
+    assert key in caught.value.message and len(caught.value.message) < 400 and "\n" not in caught.value.message
+
+
+def test_decimal_ids_written_as_numbers_still_read():
+    from quickstart.answers import Answers
+    from quickstart.yamlio import load_document
+
+    values = load_document("domain: example.com\npixel_id: 1234567890\nldu: true\n", numbers_as_text=True)
+    answers = Answers.from_values(values)
+    assert answers.pixel_id == "1234567890" and answers.ldu is True
+
+
+@pytest.mark.parametrize("typed, canonical", [
+    ("ｅｘａｍｐｌｅ.com", "example.com"),           # fullwidth
+    ("exam\u00adple.com", "example.com"),            # soft hyphen
+    ("exa\u200bmple.com", "example.com"),            # zero-width space
+    ("\ufeffexample.com", "example.com"),            # BOM
+    ("Bücher.Example", "bücher.example"),
+])
+def test_the_domain_is_stored_as_the_canonical_host(typed, canonical):
+    assert answers.validate_domain(typed) == canonical
+
+
+def test_an_enormous_domain_is_echoed_short():
+    with pytest.raises(InputError) as caught:
+        answers.validate_domain("a" * 120_000 + "/x")
+    assert len(caught.value.message) < 200
