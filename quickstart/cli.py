@@ -85,7 +85,9 @@ def _flag_values(**kwargs) -> dict:
 
 
 def _read_token_from_stdin() -> str:
-    token = sys.stdin.readline().strip()
+    from quickstart.redaction import clean_token
+
+    token = clean_token(sys.stdin.readline(), "stdin")
     if not token:
         raise InputError("--token-stdin was given but stdin was empty; pipe the token in, e.g. `pass meta/capi | quickstart init ... --token-stdin`")
     return token
@@ -137,7 +139,9 @@ def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, defaul
     values = answers_mod.merge(base, given)
     answers_mod.check_values(values)  # bad input: one line, exit 2, before anything is asked or written
 
-    token = _read_token_from_stdin() if token_stdin else os.environ.get(TOKEN_ENV) or None
+    from quickstart.redaction import clean_token
+
+    token = _read_token_from_stdin() if token_stdin else clean_token(os.environ.get(TOKEN_ENV), TOKEN_ENV)
     missing = answers_mod.missing_required(values)
     interactive = _interactive() and not token_stdin
     wizard_result = None
@@ -269,7 +273,9 @@ def _run_validate(folder: str, *, token: str | None = None, as_json: bool = Fals
     def ask_token() -> str | None:
         if not _interactive():
             return None
-        return click.prompt("Meta CAPI access token (input hidden)", hide_input=True, err=True).strip() or None
+        from quickstart.redaction import clean_token
+
+        return clean_token(click.prompt("Meta CAPI access token (input hidden)", hide_input=True, err=True), "the prompt")
 
     report = validate_mod.run(folder, mode=mode, token=token, ask_token=ask_token, allow_live=allow_live,
                               graph_version=graph_version or GRAPH_API_VERSION, default_country=default_country,

@@ -12,6 +12,24 @@ from urllib.parse import quote, quote_plus
 REDACTED = "(redacted)"
 
 
+def clean_token(value: str | None, source: str) -> str | None:
+    """The access token as given by `source` (a variable, stdin, a prompt, .env), normalised
+    once: surrounding whitespace removed; None when empty. A space, a control character or a
+    quote inside is refused (exit 2): no access token has one, and it would be sent, stored or
+    redacted in a form other than the one the user meant."""
+    from quickstart.errors import InputError
+
+    if value is None:
+        return None
+    token = value.strip()
+    if not token:
+        return None
+    if any(ch.isspace() or not ch.isprintable() or ch in "'\"\\" for ch in token):
+        raise InputError(f"the access token from {source} has a space, a control character or a quote inside; "
+                         "copy it again from Events Manager")
+    return token
+
+
 def mask_token(token: str | None) -> str:
     """How a token may be shown: its first four characters at most, e.g. ``EAAB…(redacted)``."""
     if not token:

@@ -143,8 +143,11 @@ def _gitignore(existing: str | None) -> str:
 
 
 def _env_text(existing: str | None, token: str) -> str:
-    kept = [line for line in (existing or "").splitlines() if not line.strip().startswith(f"{TOKEN_ENV}=")]
-    return "\n".join(kept + [f"{TOKEN_ENV}={token}"]) + "\n"
+    # Quoted, so sourcing the file never runs anything; the token has no quote, space or line
+    # break (redaction.clean_token), so it cannot end the quotes or start a line of its own.
+    kept = [line for line in (existing or "").splitlines()
+            if not line.strip().removeprefix("export ").startswith(f"{TOKEN_ENV}=")]
+    return "\n".join(kept + [f"{TOKEN_ENV}='{token}'"]) + "\n"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -924,28 +924,26 @@ def dry_run_request(test_events: list[TestEvent], *, pixel_id: str, token: str |
 
 
 def read_env_file(folder: str | Path) -> dict[str, str]:
-    """``KEY=value`` lines of the folder's .env (``export`` and quotes allowed)."""
+    """The folder's .env as python-dotenv reads it (quotes, ``export``, comments)."""
+    path = Path(folder) / ENV_FILE
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
     try:
-        text = (Path(folder) / ENV_FILE).read_text(encoding="utf-8")
+        # Literal values: a token is never a template (no ${VAR} expansion).
+        return {key: value for key, value in dotenv_values(path, interpolate=False).items() if value is not None}
     except (OSError, UnicodeDecodeError):
         return {}
-    values = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
 
 
 def resolve_token(folder: str | Path, environ: Mapping[str, str] | None = None) -> str | None:
-    """The access token from META_CAPI_ACCESS_TOKEN, else from the folder's .env."""
+    """The access token from META_CAPI_ACCESS_TOKEN, else from the folder's .env, normalised."""
+    from quickstart.redaction import clean_token
+
     environ = os.environ if environ is None else environ
-    return (environ.get(TOKEN_ENV) or "").strip() or read_env_file(folder).get(TOKEN_ENV) or None
+    return (clean_token(environ.get(TOKEN_ENV), TOKEN_ENV)
+            or clean_token(read_env_file(folder).get(TOKEN_ENV), str(Path(folder) / ENV_FILE)))
 
 
 def resolve_test_event_code(answers: Any, environ: Mapping[str, str] | None = None) -> str | None:

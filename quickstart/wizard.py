@@ -99,7 +99,9 @@ def ask(values: dict[str, Any], *, ask_optional: bool, token_known: bool) -> Wiz
         if not token_known:
             typed = _prompt(Question("token", "password",
                                      "CAPI access token (hidden; Enter to skip, `validate` and `apply` need it later):")).unsafe_ask()
-            token = typed.strip() or None
+            from quickstart.redaction import clean_token
+
+            token = clean_token(typed, "the prompt")
         if token_known or token:
             store_token = _prompt(Question("store", "confirm",
                                            "Store the token in <folder>/.env (mode 0600, gitignored)?", False)).unsafe_ask()

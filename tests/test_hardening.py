@@ -117,3 +117,40 @@ def test_a_huge_retry_after_gives_up_at_once_with_exit_4(hostile):
     assert time.monotonic() - started < 2
     assert caught.value.exit_code == ExitCode.UNREACHABLE
     assert "100,000 s" in caught.value.message and len(hostile.received) == 1
+
+
+# --- the token: normalised once, quoted in .env (issue 14 item 3) ------------------------------
+
+def test_a_token_with_surrounding_whitespace_is_sent_and_redacted_stripped(folder, hostile):
+    hostile.then(200, {"events_received": 2, "messages": [f"echo {TOKEN}"], "fbtrace_id": "Aok"})
+    env = {"META_CAPI_ACCESS_TOKEN": f"  {TOKEN}\n", "QUICKSTART_GRAPH_URL": hostile.url}
+    result = CliRunner().invoke(_Entry(), ["validate", str(folder)], env=env)
+    assert result.exit_code == 0, result.output
+    import json
+
+    assert json.loads(hostile.received[0].body)["access_token"] == TOKEN
+    assert_no_token(result)
+
+
+@pytest.mark.parametrize("bad", ["EAAB abc", "EAAB\nX=1", "EAAB\x07x", "EAAB'x"])
+def test_a_token_with_a_space_control_or_quote_inside_is_refused(folder, hostile, bad):
+    env = {"META_CAPI_ACCESS_TOKEN": bad, "QUICKSTART_GRAPH_URL": hostile.url}
+    result = CliRunner().invoke(_Entry(), ["validate", str(folder)], env=env)
+    assert result.exit_code == 2 and "access token" in result.stderr and hostile.received == []
+    assert bad not in result.stderr
+
+
+def test_env_is_quoted_so_sourcing_it_runs_nothing_and_dotenv_reads_it(tmp_path):
+    import subprocess
+
+    from quickstart.validate import read_env_file
+
+    target = tmp_path / "site"
+    token = "EAAG$(touch${IFS}pwned)`id`;ls"
+    result = CliRunner().invoke(_Entry(), ["init", "example.com", "--pixel-id", "1", "--yes", "--token-stdin",
+                                           "--store-token", "-o", str(target)], input=token + "\n")
+    assert result.exit_code == 0, result.output
+    assert read_env_file(target)["META_CAPI_ACCESS_TOKEN"] == token  # python-dotenv, literally
+    sourced = subprocess.run(["sh", "-c", '. ./.env; printf %s "$META_CAPI_ACCESS_TOKEN"'], cwd=target,
+                             capture_output=True, text=True, check=True).stdout
+    assert sourced == token and not (target / "pwned").exists()

@@ -107,7 +107,7 @@ def test_store_token_writes_env_0600_and_nowhere_else(tmp_path, runner):
                       env={"META_CAPI_ACCESS_TOKEN": TOKEN})
     assert result.exit_code == 0
     env_file = folder / ".env"
-    assert env_file.read_text() == f"META_CAPI_ACCESS_TOKEN={TOKEN}\n"
+    assert env_file.read_text() == f"META_CAPI_ACCESS_TOKEN='{TOKEN}'\n"
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
     assert TOKEN not in result.output
     leaks = [name for name, data in files_in(folder).items() if TOKEN.encode() in data and name != ".env"]

@@ -51,7 +51,7 @@ def test_full_wizard_flow_with_live_validation(tmp_path, runner, monkeypatch):
     assert answers["data_layer_path"] == "window.dl.meta" and answers["test_event_code"] == "TEST777"
     assert answers["ldu"] is True and "PageView" not in answers["events"] and len(answers["events"]) == 17
     assert answers["default_country"] == "GB"
-    assert (folder / ".env").read_text().strip() == f"META_CAPI_ACCESS_TOKEN={TOKEN}"
+    assert (folder / ".env").read_text().strip() == f"META_CAPI_ACCESS_TOKEN='{TOKEN}'"
     assert TOKEN not in result.output
 
 
@@ -146,4 +146,4 @@ def test_real_terminal_token_prompt_is_hidden_and_stored_only_with_consent(tmp_p
     transcript = child.logfile_read.getvalue()
     assert "Store the token" in transcript  # the transcript is real
     assert TOKEN not in transcript and TOKEN[:12] not in transcript
-    assert (tmp_path / "example.org" / ".env").read_text().strip() == f"META_CAPI_ACCESS_TOKEN={TOKEN}"
+    assert (tmp_path / "example.org" / ".env").read_text().strip() == f"META_CAPI_ACCESS_TOKEN='{TOKEN}'"

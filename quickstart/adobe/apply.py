@@ -983,7 +983,9 @@ def apply_folder(folder: str | Path, *, plan_only: bool = False, datastream_id: 
     tokens = ims.TokenProvider(credentials, session)
     client = ReactorClient(tokens, session=session, retry=retry, stats=stats, redact=[credentials.client_secret])
     for secret_spec in spec.edge.items("secrets"):
-        client.redact(environ.get(secret_spec.get("env") or settings.TOKEN_ENV, ""))
+        raw = environ.get(secret_spec.get("env") or settings.TOKEN_ENV, "")
+        client.redact(raw)
+        client.redact(raw.strip())
     result = ApplyResult(plan_only=plan_only, datastream_id=known_datastream)
     run = _Run(client, dry=True, concurrency=concurrency, poll=poll, progress=progress, result=result)
     library_name = _library_name(spec)
@@ -1072,7 +1074,9 @@ def _token_for_new_secrets(spec: Folder, edge: PropertyApply, environ: Mapping[s
     if not needed:
         return None
     names = sorted({s.get("env") or settings.TOKEN_ENV for s in needed})
-    value = (environ.get(names[0]) or "").strip()
+    from quickstart.redaction import clean_token
+
+    value = clean_token(environ.get(names[0]), names[0])
     if not value:
         raise InputError(f"{names[0]} is not set: apply stores the Conversions API access token as an Adobe secret "
                          f"(export it, or `set -a; . {spec.path}/.env; set +a`)")
