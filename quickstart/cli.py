@@ -38,7 +38,14 @@ class QuickstartGroup(click.Group):
             raise click.exceptions.Exit(int(ExitCode.ERROR)) from None
         except Exception as exc:
             if os.environ.get("QUICKSTART_DEBUG"):
-                raise
+                # The whole traceback, for a bug report, with every secret redacted from it.
+                import traceback
+
+                from quickstart.redaction import known_secrets, redact
+
+                text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+                click.echo(redact(text, known_secrets()), err=True, nl=False)
+                raise click.exceptions.Exit(int(ExitCode.ERROR)) from None
             # The message of an unexpected error may hold anything (even a token): name the type only.
             click.echo(f"error: unexpected {type(exc).__name__}; rerun with QUICKSTART_DEBUG=1 for details", err=True)
             raise click.exceptions.Exit(int(ExitCode.ERROR)) from None

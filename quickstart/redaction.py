@@ -10,6 +10,20 @@ import base64
 from urllib.parse import quote, quote_plus
 
 REDACTED = "(redacted)"
+_SEEN: set[str] = set()  # every secret this process read: redacted from debug tracebacks too
+_SECRET_ENVS = ("META_CAPI_ACCESS_TOKEN", "ADOBE_CLIENT_SECRET")
+
+
+def known_secrets() -> list[str]:
+    """The secrets this process has read, and those in its environment, raw and stripped."""
+    import os
+
+    found = set(_SEEN)
+    for name in _SECRET_ENVS:
+        value = os.environ.get(name)
+        if value:
+            found.update({value, value.strip()})
+    return sorted((s for s in found if s), key=len, reverse=True)
 
 
 def clean_token(value: str | None, source: str) -> str | None:
@@ -21,9 +35,11 @@ def clean_token(value: str | None, source: str) -> str | None:
 
     if value is None:
         return None
+    _SEEN.add(value)
     token = value.strip()
     if not token:
         return None
+    _SEEN.add(token)
     if any(ch.isspace() or not ch.isprintable() or ch in "'\"\\" for ch in token):
         raise InputError(f"the access token from {source} has a space, a control character or a quote inside; "
                          "copy it again from Events Manager")

@@ -154,3 +154,18 @@ def test_env_is_quoted_so_sourcing_it_runs_nothing_and_dotenv_reads_it(tmp_path)
     sourced = subprocess.run(["sh", "-c", '. ./.env; printf %s "$META_CAPI_ACCESS_TOKEN"'], cwd=target,
                              capture_output=True, text=True, check=True).stdout
     assert sourced == token and not (target / "pwned").exists()
+
+
+def test_a_debug_traceback_never_shows_the_token(folder, monkeypatch):
+    """QUICKSTART_DEBUG=1 prints the traceback of an unexpected error, every secret redacted (item 4)."""
+    from quickstart import validate as validate_module
+
+    def boom(*args, **kwargs):
+        raise RuntimeError(f"something broke while holding {TOKEN} ({TOKEN.lower()})")
+
+    monkeypatch.setattr(validate_module, "run", boom)
+    result = CliRunner().invoke(_Entry(), ["validate", str(folder)],
+                                env={"META_CAPI_ACCESS_TOKEN": f" {TOKEN}", "QUICKSTART_DEBUG": "1"})
+    assert result.exit_code == 1
+    assert "Traceback" in result.stderr and "RuntimeError" in result.stderr and "(redacted)" in result.stderr
+    assert_no_token(result)
