@@ -232,6 +232,41 @@ def atomic_write(path: Path, text: str, mode: int | None = None) -> None:
         raise
 
 
+def _inside(folder: Path, relpath: str) -> Path:
+    """``folder/relpath``, refused (exit 2) when a symbolic link on the way leads out of the folder."""
+    root = folder.resolve()
+    target = folder / relpath
+    resolved = target.resolve()
+    if resolved != root and root not in resolved.parents:
+        raise InputError(f"{target} leads out of {folder} (a symbolic link on the way); quickstart writes only "
+                         "inside the folder: replace the link with a real folder or file")
+    return target
+
+
+def _write_all(folder: Path, writes: dict[str, tuple[str, int | None]]) -> list[str]:
+    """Write every file or none: each is first staged next to its place (where a full disk or
+    a read-only folder shows), then all are swapped in. Returns the paths written."""
+    staged: list[tuple[str, str, Path]] = []
+    try:
+        for relpath, (text, mode) in writes.items():
+            path = _inside(folder, relpath)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            staged.append((relpath, tmp, path))
+            if mode is not None:
+                os.fchmod(fd, mode)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+    except BaseException:
+        for _, tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
+    for _, tmp, path in staged:
+        os.replace(tmp, path)
+    return [relpath for relpath, _, _ in staged]
+
+
 def _new_backup_dir(folder: Path) -> Path:
     """A backup folder of its own: named by the time, with -2, -3, ... when one of that second
     exists already (made with mkdir, so two runs never share one). A backup is never overwritten."""
@@ -349,24 +384,26 @@ def _write_existing(folder: Path, answers: Answers, files: dict[str, str], token
     if dry_run:
         return result
 
+    writes: dict[str, tuple[str, int | None]] = {relpath: (text, None) for relpath, text in plan.items()}
+    if answers_text != new_answers:
+        writes[ANSWERS_FILE] = (new_answers, None)
+    if gitignore_text != new_gitignore:
+        writes[".gitignore"] = (new_gitignore, None)
+    if token:
+        writes[ENV_FILE] = (_env_text(read_text_or_none(folder / ENV_FILE), token), 0o600)
     if conflicts:
         result.backup_dir = _new_backup_dir(folder)
         for relpath in conflicts:
             destination = result.backup_dir / relpath
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(folder / relpath, destination)
-    for relpath, text in plan.items():
-        atomic_write(folder / relpath, text)
-        hashes[relpath] = content_hash(text)
+    written = _write_all(folder, writes)
+    for relpath in written:
+        if relpath in files:
+            hashes[relpath] = content_hash(files[relpath])
     for relpath in files:
         if (folder / relpath).exists() and relpath not in hashes:
             hashes[relpath] = content_hash(files[relpath])
-    if answers_text != new_answers:
-        atomic_write(folder / ANSWERS_FILE, new_answers)
-    if gitignore_text != new_gitignore:
-        atomic_write(folder / ".gitignore", new_gitignore)
-    if token:
-        atomic_write(folder / ENV_FILE, _env_text(read_text_or_none(folder / ENV_FILE), token), mode=0o600)
     (folder / STATE_DIR).mkdir(exist_ok=True)
     # A file the user edited and kept is not what this key renders: no answering from the manifest.
     _save_manifest(folder, hashes, "" if any(f.status == "kept" for f in result.files) else key,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import stat
 from pathlib import Path
 
@@ -310,3 +311,40 @@ def test_an_odd_folder_name_is_quoted_for_the_shell_and_fenced_for_markdown(tmp_
     assert f"``quickstart validate {shlex.quote(name)}``" in readme  # a fence longer than the name's backtick
     outside_code = re.sub(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)", "", readme)  # CommonMark code spans removed
     assert "<b>" not in outside_code and "$(touch" not in outside_code
+
+
+def test_update_never_writes_through_a_link_out_of_the_folder(generated, runner, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "head.html").write_text("theirs\n")
+    snippets = generated / "snippets"
+    shutil.rmtree(snippets)
+    snippets.symlink_to(outside, target_is_directory=True)
+    result = runner.invoke(cli, ["update", str(generated), "--pixel-id", "777", "--force"])
+    assert result.exit_code == 2 and "leads out of" in result.output
+    assert sorted(p.name for p in outside.iterdir()) == ["head.html"]
+    assert (outside / "head.html").read_text() == "theirs\n"
+
+
+def test_a_failed_update_changes_nothing_and_the_next_one_has_no_false_conflicts(generated, runner, monkeypatch):
+    import errno
+
+    from quickstart import render
+
+    before = files_in(generated)
+    real_mkstemp, calls = render.tempfile.mkstemp, []
+
+    def disk_full_on_the_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(render.tempfile, "mkstemp", disk_full_on_the_third)
+    result = runner.invoke(cli, ["update", str(generated), "--pixel-id", "777"])
+    assert result.exit_code == 1 and "No space left" in result.output
+    assert files_in(generated) == before  # all or nothing
+    assert not [p for p in generated.rglob("*.tmp")]
+    monkeypatch.setattr(render.tempfile, "mkstemp", real_mkstemp)
+    result = runner.invoke(cli, ["update", str(generated), "--pixel-id", "777"])
+    assert result.exit_code == 0 and "conflict" not in result.output, result.output
