@@ -1,4 +1,4 @@
-from quickstart.cli import main
+from quickstart._entry import main
 
 if __name__ == "__main__":
     main()

@@ -27,7 +27,7 @@ from quickstart.answers import Answers, dump_answers
 from quickstart.blueprint import build_all
 from quickstart.blueprint.common import property_names
 from quickstart.blueprint.tags import site_queue_context
-from quickstart.errors import ConflictError, InputError
+from quickstart.errors import ConflictError, InputError, QuickstartError
 from quickstart.resources import render as render_template
 from quickstart.resources import resource_dir
 from quickstart.settings import (
@@ -335,7 +335,12 @@ def _write_new(folder: Path, answers: Answers, files: dict[str, str], token: str
         os.chmod(staging, 0o755)
         if folder.exists():  # an empty folder: rename over it
             folder.rmdir()
-        os.rename(staging, folder)
+        try:
+            os.rename(staging, folder)
+        except OSError:
+            if folder.exists():  # someone else's files arrived in the meantime
+                raise QuickstartError(f"another quickstart is writing {folder}; nothing was written") from None
+            raise
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -348,3 +348,40 @@ def test_a_failed_update_changes_nothing_and_the_next_one_has_no_false_conflicts
     monkeypatch.setattr(render.tempfile, "mkstemp", real_mkstemp)
     result = runner.invoke(cli, ["update", str(generated), "--pixel-id", "777"])
     assert result.exit_code == 0 and "conflict" not in result.output, result.output
+
+
+def test_the_loser_of_two_concurrent_inits_says_so(tmp_path, runner, monkeypatch):
+    from quickstart import render
+
+    folder = tmp_path / "example.com"
+    real_rename = render.os.rename
+
+    def the_other_one_was_faster(source, target):
+        Path(target).mkdir()
+        (Path(target) / "quickstart.yaml").write_text("domain: other.example\n")
+        return real_rename(source, target)
+
+    monkeypatch.setattr(render.os, "rename", the_other_one_was_faster)
+    result = run_init(runner, folder, "example.com", "--pixel-id", "1", "--yes")
+    assert result.exit_code == 1 and f"another quickstart is writing {folder}" in result.output
+    assert ".quickstart-" not in result.output  # no hidden staging folder named
+    assert [p.name for p in tmp_path.iterdir()] == ["example.com"]  # the staging folder is gone
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_starting_is_a_quiet_130(tmp_path):
+    """An interrupt while the command is still importing its libraries: exit 130, no traceback."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    for delay in (0.05, 0.08, 0.12):  # after Python itself started, before or while the CLI loads
+        process = subprocess.Popen([sys.executable, "-m", "quickstart", "init", "example.com", "--pixel-id", "1",
+                                    "--yes", "-o", str(tmp_path / f"out{delay}")],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+        assert "Traceback" not in stderr, (delay, stderr)
+        assert process.returncode in (130, 0), (delay, process.returncode, stderr)
