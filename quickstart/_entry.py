@@ -20,4 +20,9 @@ def main() -> None:
     from quickstart.cli import main as cli_main
 
     signal.signal(signal.SIGINT, signal.default_int_handler)  # from here the CLI says "interrupted"
-    cli_main()
+    try:
+        cli_main()
+    except KeyboardInterrupt:  # outside a command's own handling (parsing, exiting): still quiet
+        os._exit(130)
+    finally:
+        signal.signal(signal.SIGINT, _interrupted_while_starting)  # and while the interpreter ends

@@ -376,7 +376,7 @@ def test_ctrl_c_while_starting_is_a_quiet_130(tmp_path):
     import sys
     import time
 
-    for delay in (0.05, 0.08, 0.12):  # after Python itself started, before or while the CLI loads
+    for delay in (0.025, 0.035, 0.045, 0.08):  # after Python itself started, while the CLI loads
         process = subprocess.Popen([sys.executable, "-m", "quickstart", "init", "example.com", "--pixel-id", "1",
                                     "--yes", "-o", str(tmp_path / f"out{delay}")],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -384,4 +384,6 @@ def test_ctrl_c_while_starting_is_a_quiet_130(tmp_path):
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
         assert "Traceback" not in stderr, (delay, stderr)
-        assert process.returncode in (130, 0), (delay, process.returncode, stderr)
+        # 130, or killed by SIGINT as Python ends itself on an interrupt (a shell shows that as 130
+        # too), or 0 when it had finished; never a traceback.
+        assert process.returncode in (130, -signal.SIGINT, 0), (delay, process.returncode, stderr)
