@@ -169,3 +169,38 @@ def test_a_debug_traceback_never_shows_the_token(folder, monkeypatch):
     assert result.exit_code == 1
     assert "Traceback" in result.stderr and "RuntimeError" in result.stderr and "(redacted)" in result.stderr
     assert_no_token(result)
+
+
+# --- deadlines (issue 14 item 10) ---------------------------------------------------------------
+
+def test_a_trickling_answer_is_cut_off_at_the_request_deadline(hostile):
+    import time
+
+    from quickstart.errors import ExitCode
+    from quickstart.meta.graph import GraphClient, GraphUnreachableError
+
+    hostile.then(200, {"events_received": 1, "fbtrace_id": "A" * 40}, byte_every=0.2)  # ~12 s in all
+    started = time.monotonic()
+    with GraphClient(TOKEN, base_url=hostile.url, timeout=(2.0, 5.0), request_deadline=1.0) as client:
+        with pytest.raises(GraphUnreachableError) as caught:
+            client.send_events("1234567890", [{"event_name": "Lead"}])
+    assert time.monotonic() - started < 3
+    assert caught.value.exit_code == ExitCode.UNREACHABLE and "within 1 s" in caught.value.message
+    assert TOKEN not in caught.value.message
+
+
+def test_retries_stop_at_the_overall_deadline(hostile):
+    import time
+
+    from quickstart.meta.graph import GraphClient, GraphUnreachableError
+
+    transient = {"error": {"message": "busy", "code": 2, "is_transient": True, "fbtrace_id": "Abusy"}}
+    for _ in range(4):
+        hostile.then(503, transient)
+    waits: list[float] = []
+    clock_start = time.monotonic()
+    with GraphClient(TOKEN, base_url=hostile.url, deadline=0.0, sleep=waits.append) as client:
+        with pytest.raises(GraphUnreachableError) as caught:
+            client.send_events("1234567890", [{"event_name": "Lead"}])
+    assert len(hostile.received) == 1 and "within 0 s" in caught.value.message
+    assert time.monotonic() - clock_start < 2

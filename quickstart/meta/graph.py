@@ -13,7 +13,9 @@ obeyed. Errors are classified by (code, subcode), never by their localised text.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -30,6 +32,10 @@ DEFAULT_MAX_ATTEMPTS = 4  # the first try plus three retries
 DEFAULT_BACKOFF_BASE = 0.5  # seconds; doubled each retry
 DEFAULT_BACKOFF_CAP = 8.0
 MAX_RETRY_AFTER = 60.0  # a longer wait than this is reported instead of slept through
+# A whole answer must arrive within this, however slowly it trickles (the read timeout only
+# bounds the gap between two bytes); and all attempts together within DEFAULT_DEADLINE.
+DEFAULT_REQUEST_DEADLINE = 60.0
+DEFAULT_DEADLINE = 180.0
 
 TRANSIENT_CODES = frozenset({1, 2, 4, 17, 341, 613})
 THROTTLING_CODES = frozenset({4, 17, 341, 613}) | frozenset(range(80000, 80015))
@@ -203,6 +209,8 @@ class GraphClient:
     backoff_base: float = DEFAULT_BACKOFF_BASE
     backoff_cap: float = DEFAULT_BACKOFF_CAP
     max_retry_after: float = MAX_RETRY_AFTER
+    request_deadline: float = DEFAULT_REQUEST_DEADLINE
+    deadline: float = DEFAULT_DEADLINE
     partner_agent: str | None = None
     sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     _session: Any = field(default=None, init=False, repr=False)
@@ -258,10 +266,18 @@ class GraphClient:
         secrets = (self.token,)
         last_error: GraphError | None = None
         last_problem = ""
+        started = time.monotonic()
         for attempt in range(1, self.max_attempts + 1):
+            if attempt > 1 and time.monotonic() - started > self.deadline:
+                raise GraphUnreachableError(
+                    f"the Graph API at {self.base_url} gave no usable answer within {self.deadline:.0f} s "
+                    f"({attempt - 1} attempts; {last_problem or 'transient errors'})", last_error, attempts=attempt - 1)
             try:
-                # Never follow a redirect: on 307/308 requests would send the body (the token) along.
-                response = self.session.post(url, json=body, timeout=self.timeout, allow_redirects=False)
+                response = self._post_within_deadline(url, body)
+            except _DeadlineExceeded:
+                raise GraphUnreachableError(
+                    f"the Graph API at {self.base_url} did not finish its answer within {self.request_deadline:.0f} s "
+                    "(it is sending too slowly); check the network or QUICKSTART_GRAPH_URL", attempts=attempt) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 # The exception holds the prepared request (token in its body): keep only its kind.
                 last_error = None
@@ -315,8 +331,55 @@ class GraphClient:
             explain(last_error, pixel_id=pixel_id) + f"; gave up after {self.max_attempts} attempts",
             last_error, attempts=self.max_attempts)
 
+    def _post_within_deadline(self, url: str, body: dict[str, Any]) -> Any:
+        """One POST whose whole answer must arrive within ``request_deadline``: a timer closes
+        the connection when it runs out, however slowly the bytes come."""
+        import threading
+
+        session = self.session
+        expired = threading.Event()
+        pending: list[Any] = []
+
+        def expire() -> None:
+            expired.set()
+            for response in pending:  # shut down the connection a slow body is being read from
+                with contextlib.suppress(OSError, AttributeError, ValueError):
+                    descriptor = response.raw._fp.fp.raw._sock.fileno()  # urllib3 -> http.client -> socket
+                    handle = socket.fromfd(descriptor, socket.AF_INET, socket.SOCK_STREAM)
+                    handle.shutdown(socket.SHUT_RDWR)  # acts on the connection, not just this handle
+                    handle.close()
+            session.close()
+
+        timer = threading.Timer(self.request_deadline, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            # Never follow a redirect: on 307/308 requests would send the body (the token) along.
+            response = session.post(url, json=body, timeout=self.timeout, allow_redirects=False, stream=True)
+            pending.append(response)
+            if expired.is_set():
+                raise _DeadlineExceeded()
+            response.content  # noqa: B018 - read the whole body while the timer runs
+            if expired.is_set():
+                raise _DeadlineExceeded()
+            return response
+        except _DeadlineExceeded:
+            raise
+        except Exception:
+            if expired.is_set():
+                raise _DeadlineExceeded() from None
+            raise
+        finally:
+            timer.cancel()
+            if expired.is_set():
+                self._session = None
+
     def _backoff(self, attempt: int) -> float:
         return backoff_delay(attempt - 1, self.backoff_base, self.backoff_cap)
+
+
+class _DeadlineExceeded(Exception):
+    """The request's whole-answer deadline ran out."""
 
 
 def normalize_version(version: str) -> str:

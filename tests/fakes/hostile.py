@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -19,6 +20,7 @@ class Trick:
     status: int
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    byte_every: float = 0.0  # > 0: the body trickles, one byte per this many seconds
 
 
 @dataclass
@@ -42,9 +44,10 @@ class HostileServer(LocalServer):
         self.tricks: list[Trick] = []
         self.received: list[Received] = []
 
-    def then(self, status: int, body: Any = b"", headers: dict[str, str] | None = None) -> "HostileServer":
+    def then(self, status: int, body: Any = b"", headers: dict[str, str] | None = None,
+             byte_every: float = 0.0) -> "HostileServer":
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self.tricks.append(Trick(status, data, headers or {}))
+        self.tricks.append(Trick(status, data, headers or {}, byte_every))
         return self
 
     def handler_class(self):
@@ -60,7 +63,16 @@ class HostileServer(LocalServer):
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(trick.body)))
                 self.end_headers()
-                self.wfile.write(trick.body)
+                if not trick.byte_every:
+                    self.wfile.write(trick.body)
+                    return
+                for index in range(len(trick.body)):  # bounded by the body: the server stops by itself
+                    try:
+                        self.wfile.write(trick.body[index:index + 1])
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    time.sleep(trick.byte_every)
 
             do_GET = do_POST = _answer  # noqa: N815
 
