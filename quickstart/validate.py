@@ -300,12 +300,18 @@ def _load(path: Path, findings: list[Finding]) -> Folder | None:
             answers = answers_mod.Answers.from_values(answers_mod.load_answers_file(path / ANSWERS_FILE))
         except InputError as exc:
             findings.append(Finding(ANSWERS_FILE, None, exc.message))
+    from quickstart.shapes import property_problems
+
     documents = {}
-    for name in (TAGS_FILE, FORWARDING_FILE):
+    for name, platform in ((TAGS_FILE, "web"), (FORWARDING_FILE, "edge")):
         if not (path / name).is_file():
             continue
         document = _load_yaml(path / name, findings)
-        if document is not None:
+        if document is None:
+            continue
+        problems = property_problems(document, name, platform)
+        findings.extend(Finding(name, None, problem.split(": ", 1)[1]) for problem in problems)
+        if not problems:  # the checks read its parts: only a well-shaped document goes on
             documents[name] = document
     if answers is None or len(documents) < 2:
         return None

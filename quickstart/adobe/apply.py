@@ -137,6 +137,10 @@ def _load_yaml(path: Path, required: bool) -> dict[str, Any] | None:
         if required:
             raise InputError(f"{path} is missing; is this a folder made by `quickstart init`?") from None
         return None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise InputError(f"{path} cannot be read ({exc.strerror or type(exc).__name__})") from None
     try:
         data = load_document(text)
     except YAMLError as exc:
@@ -149,11 +153,12 @@ def _load_yaml(path: Path, required: bool) -> dict[str, Any] | None:
 
 
 def _check_spec(spec: PropertySpec, platform: str) -> None:
-    prop = spec.doc.get("property")
-    if not isinstance(prop, dict) or not prop.get("name"):
-        raise InputError(f"{spec.file}: property.name is missing")
-    if prop.get("platform") != platform:
-        raise InputError(f"{spec.file}: property.platform must be {platform}")
+    from quickstart.shapes import property_problems
+
+    problems = property_problems(spec.doc, spec.file, platform)
+    if problems:
+        raise InputError(problems[0] + (f" (and {len(problems) - 1} more; `quickstart validate` lists them)"
+                                        if len(problems) > 1 else ""))
     for secret in spec.items("secrets"):
         if not secret.get("name") or secret.get("type_of", "token") != "token":
             raise InputError(f"{spec.file}: secrets need a name, and only type_of: token is supported")
@@ -198,7 +203,10 @@ def load_folder(folder: str | Path) -> Folder:
     if (path / settings.ANSWERS_FILE).exists():
         from quickstart.answers import load_answers_file
 
+        from quickstart.answers import check_values
+
         answers_values = load_answers_file(path / settings.ANSWERS_FILE)
+        check_values(answers_values)  # a bad answer (a datastream id, say) stops here, before any call
     return Folder(path, edge, web, datastream, answers_values)
 
 
