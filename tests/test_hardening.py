@@ -204,3 +204,19 @@ def test_retries_stop_at_the_overall_deadline(hostile):
             client.send_events("1234567890", [{"event_name": "Lead"}])
     assert len(hostile.received) == 1 and "within 0 s" in caught.value.message
     assert time.monotonic() - clock_start < 2
+
+
+def test_a_trickling_adobe_answer_is_cut_off_too(hostile):
+    import time
+
+    import requests
+
+    from quickstart.adobe.reactor import RetryPolicy, send_with_retries
+    from quickstart.errors import UnreachableError
+
+    hostile.then(200, {"data": ["x" * 60]}, byte_every=0.2)
+    started = time.monotonic()
+    with pytest.raises(UnreachableError) as caught:
+        send_with_retries(requests.Session(), "GET", hostile.url + "/companies", idempotent=True, what="Reactor",
+                          policy=RetryPolicy(request_deadline=1.0, timeout=(2.0, 5.0)))
+    assert time.monotonic() - started < 3 and "within 1 s" in caught.value.message

@@ -28,6 +28,7 @@ from quickstart import settings
 from quickstart.backoff import backoff_delay, parse_retry_after
 from quickstart.redaction import redact
 from quickstart.errors import QuickstartError, RemoteError, UnreachableError
+from quickstart.http import DeadlineExceeded, request_within_deadline
 
 JSONAPI = "application/vnd.api+json"
 ACCEPT = f"{JSONAPI};revision=1"
@@ -41,7 +42,8 @@ class RetryPolicy:
     base_delay: float = 0.5  # seconds; doubles each retry, with jitter
     max_delay: float = 20.0
     max_retry_after: float = 120.0  # we honour Retry-After, up to this
-    timeout: tuple[float, float] = (10.0, 60.0)  # connect, read
+    timeout: tuple[float, float] = (10.0, 60.0)  # connect, read (the gap between two bytes)
+    request_deadline: float = 120.0  # the whole answer, however slowly it comes
 
     def delay(self, retry_number: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -90,8 +92,12 @@ def send_with_retries(session: Any, method: str, url: str, *, idempotent: bool, 
         if stats is not None:
             stats.count(method, retry=attempt > 0)
         try:
-            # Never follow a redirect: requests would re-send the body (credentials, a secret) to it.
-            response = session.request(method, url, timeout=policy.timeout, allow_redirects=False, **kwargs)
+            # Never follows a redirect (requests would re-send the body, credentials, a secret, to it).
+            response = request_within_deadline(session, method, url, deadline=policy.request_deadline,
+                                               timeout=policy.timeout, **kwargs)
+        except DeadlineExceeded:
+            raise UnreachableError(f"{what} did not finish its answer to {method} within {policy.request_deadline:.0f} s "
+                                   "(it is sending too slowly); try again later") from None
         except requests.exceptions.RequestException as exc:
             safe = idempotent or _never_reached_server(exc)
             if last or not safe:

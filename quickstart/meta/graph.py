@@ -13,9 +13,7 @@ obeyed. Errors are classified by (code, subcode), never by their localised text.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -272,9 +270,11 @@ class GraphClient:
                 raise GraphUnreachableError(
                     f"the Graph API at {self.base_url} gave no usable answer within {self.deadline:.0f} s "
                     f"({attempt - 1} attempts; {last_problem or 'transient errors'})", last_error, attempts=attempt - 1)
+            from quickstart.http import DeadlineExceeded
+
             try:
                 response = self._post_within_deadline(url, body)
-            except _DeadlineExceeded:
+            except DeadlineExceeded:
                 raise GraphUnreachableError(
                     f"the Graph API at {self.base_url} did not finish its answer within {self.request_deadline:.0f} s "
                     "(it is sending too slowly); check the network or QUICKSTART_GRAPH_URL", attempts=attempt) from None
@@ -332,54 +332,13 @@ class GraphClient:
             last_error, attempts=self.max_attempts)
 
     def _post_within_deadline(self, url: str, body: dict[str, Any]) -> Any:
-        """One POST whose whole answer must arrive within ``request_deadline``: a timer closes
-        the connection when it runs out, however slowly the bytes come."""
-        import threading
+        from quickstart.http import request_within_deadline
 
-        session = self.session
-        expired = threading.Event()
-        pending: list[Any] = []
-
-        def expire() -> None:
-            expired.set()
-            for response in pending:  # shut down the connection a slow body is being read from
-                with contextlib.suppress(OSError, AttributeError, ValueError):
-                    descriptor = response.raw._fp.fp.raw._sock.fileno()  # urllib3 -> http.client -> socket
-                    handle = socket.fromfd(descriptor, socket.AF_INET, socket.SOCK_STREAM)
-                    handle.shutdown(socket.SHUT_RDWR)  # acts on the connection, not just this handle
-                    handle.close()
-            session.close()
-
-        timer = threading.Timer(self.request_deadline, expire)
-        timer.daemon = True
-        timer.start()
-        try:
-            # Never follow a redirect: on 307/308 requests would send the body (the token) along.
-            response = session.post(url, json=body, timeout=self.timeout, allow_redirects=False, stream=True)
-            pending.append(response)
-            if expired.is_set():
-                raise _DeadlineExceeded()
-            response.content  # noqa: B018 - read the whole body while the timer runs
-            if expired.is_set():
-                raise _DeadlineExceeded()
-            return response
-        except _DeadlineExceeded:
-            raise
-        except Exception:
-            if expired.is_set():
-                raise _DeadlineExceeded() from None
-            raise
-        finally:
-            timer.cancel()
-            if expired.is_set():
-                self._session = None
+        return request_within_deadline(self.session, "POST", url, deadline=self.request_deadline, json=body,
+                                       timeout=self.timeout)
 
     def _backoff(self, attempt: int) -> float:
         return backoff_delay(attempt - 1, self.backoff_base, self.backoff_cap)
-
-
-class _DeadlineExceeded(Exception):
-    """The request's whole-answer deadline ran out."""
 
 
 def normalize_version(version: str) -> str:
