@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -70,6 +71,7 @@ def standin_routes(folder: Path, library_url: str = TAGS_LIBRARY_URL) -> dict[st
     library = tags_library_js(folder)
 
     def tags_library(route) -> None:
+        time.sleep(0.05)  # a CDN's latency: the page's own inline scripts run first, as on a real site
         route.fulfill(status=200, content_type="application/javascript", body=library)
 
     def fbevents(route) -> None:
