@@ -200,3 +200,15 @@ def test_one_library_per_environment_and_builds_need_every_extension(fake_adobe)
     done = client.get(f"/builds/{build['id']}")
     assert done["attributes"]["status"] == "failed"  # Core is not in the library
     assert "extension-not-found" in str(done["meta"]["status_details"])
+
+
+def test_a_command_stops_at_its_overall_deadline(fake_adobe):
+    """However each call fares, a command's Reactor calls stop at the command's deadline (exit 4)."""
+    client = make_client(fake_adobe, retry=RetryPolicy(base_delay=0.01, max_delay=0.05, command_deadline=0.2))
+    client.list("/companies")
+    time.sleep(0.3)
+    calls = len(fake_adobe.calls)
+    with pytest.raises(UnreachableError) as caught:
+        client.list("/companies")
+    assert caught.value.exit_code == ExitCode.UNREACHABLE and "rerun later" in caught.value.message
+    assert len(fake_adobe.calls) == calls  # nothing more was sent

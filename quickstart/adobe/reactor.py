@@ -44,6 +44,7 @@ class RetryPolicy:
     max_retry_after: float = 120.0  # we honour Retry-After, up to this
     timeout: tuple[float, float] = (10.0, 60.0)  # connect, read (the gap between two bytes)
     request_deadline: float = 120.0  # the whole answer, however slowly it comes
+    command_deadline: float = 3600.0  # a whole command's calls (apply resumes where it stopped)
 
     def delay(self, retry_number: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -209,6 +210,7 @@ class ReactorClient:
         self.retry = retry
         self.stats = stats or CallStats()
         self._redact = [value for value in redact if value]
+        self._started = time.monotonic()
 
     def redact(self, *values: str) -> None:
         """Never let these strings (a secret we send) appear in an error message."""
@@ -231,6 +233,12 @@ class ReactorClient:
                 body: dict[str, Any] | None = None) -> dict[str, Any] | None:
         url = path if path.startswith("http") else self.base_url + path
         data = json.dumps(body) if body is not None else None
+        elapsed = time.monotonic() - self._started
+        if elapsed > self.retry.command_deadline:
+            raise UnreachableError(
+                f"the Adobe Reactor API calls have taken {elapsed / 60:.0f} min, over the "
+                f"{self.retry.command_deadline / 60:.0f} min this command allows; Adobe is slow right now: "
+                "rerun later, it continues where it stopped")
         for attempt in (1, 2):
             token = self.tokens.token()
             response = send_with_retries(
