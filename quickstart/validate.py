@@ -23,6 +23,7 @@ Three steps, each plain data in, plain data out:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -726,19 +727,24 @@ class _Resolver:
 
 def _quickstart_code(answers: Any) -> dict[str, Callable[[dict[str, Any], str], Any]]:
     """The custom-code data elements the blueprint writes for this folder, as Python."""
-    from quickstart.adobe.capi_extension import UNDEFINED
-    from quickstart.blueprint.forwarding import TEST_ENVIRONMENT, custom_data_source, test_event_code_source, used_params
+    from quickstart.blueprint.forwarding import used_params
 
-    params = used_params(answers)
+    return _quickstart_code_for(tuple(used_params(answers)), answers.test_event_code)
+
+
+@functools.lru_cache(maxsize=8)
+def _quickstart_code_for(params: tuple[str, ...], test_code: str | None) -> dict[str, Callable[[dict[str, Any], str], Any]]:
+    """Rendered once per folder, not once per test event and build environment."""
+    from quickstart.adobe.capi_extension import UNDEFINED
+    from quickstart.blueprint.forwarding import TEST_ENVIRONMENT, custom_data_source, test_event_code_source
 
     def custom_data(arc: dict[str, Any], environment: str) -> Any:
         data = arc.get("event", {}).get("data") or {}
         kept = {key: data[key] for key in params if key in data and data[key] is not None and data[key] != ""}
         return kept or UNDEFINED
 
-    code = {custom_data_source(params): custom_data}
-    if answers.test_event_code:
-        test_code = answers.test_event_code
+    code = {custom_data_source(list(params)): custom_data}
+    if test_code:
         code[test_event_code_source(test_code)] = lambda arc, environment: (
             test_code if environment == TEST_ENVIRONMENT else UNDEFINED)
     return code
