@@ -183,7 +183,7 @@ def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, defaul
 @click.argument("folder", type=click.Path(file_okay=False, exists=True))
 @_answer_options
 @click.option("--force", is_flag=True, help="Overwrite files you edited (a backup goes to .quickstart/backup/).")
-@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing (exit 1 if something would).")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing (exit 5 if something would).")
 def update(folder, pixel_id, data_layer_path, events, test_event_code, ldu, default_country, datastream_id, force, dry_run):
     """Re-render FOLDER from its quickstart.yaml, with a status per file.
 
@@ -214,7 +214,7 @@ def update(folder, pixel_id, data_layer_path, events, test_event_code, ldu, defa
     result = render.write_folder(folder, answers, force=force, dry_run=dry_run)
     click.echo(render.format_result(result))
     if dry_run and result.would_change:
-        raise click.exceptions.Exit(1)
+        raise click.exceptions.Exit(int(ExitCode.WOULD_CHANGE))
 
 
 def _fire_test_events(folder: str, token: str | None) -> None:
@@ -275,7 +275,9 @@ def _run_validate(folder: str, *, token: str | None = None, as_json: bool = Fals
     default_country = validate_default_country(default_country)
     events = validate_events(events) if events else None
     mode = "static" if static_only else "dry-run" if dry_run else "send"
-    token = token or validate_mod.resolve_token(folder)
+    from quickstart.envfile import resolve_token
+
+    token = token or resolve_token(folder)
 
     def ask_token() -> str | None:
         if not _interactive():
@@ -297,53 +299,111 @@ def _run_validate(folder: str, *, token: str | None = None, as_json: bool = Fals
 
 @cli.command()
 @click.argument("folder", type=click.Path(file_okay=False, exists=True))
-@click.option("--plan", is_flag=True, help="Print what would be created, updated or left alone; change nothing.")
+@click.option("--plan", "--dry-run", "plan", is_flag=True,
+              help="Show what would change, with old -> new values; change nothing (exit 0: nothing to do, 5: changes).")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="With --plan: save the plan to FILE for --plan-file.")
+@click.option("--plan-file", type=click.Path(dir_okay=False, exists=True),
+              help="Carry out a plan saved with --plan --out, only if Adobe still holds what it was made from.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before changing Adobe (required without a terminal).")
 @click.option("--datastream-id", help="The datastream (edge configuration) id for the Web SDK; saved into the folder.")
 @click.option("--create-datastream", is_flag=True,
-              help="When the folder has no datastream id yet, create the datastream (forwarding to the event "
-                   "forwarding property) through Adobe's UNDOCUMENTED Edge metadata endpoint (edge.adobe.io); "
-                   "opt-in, it may change or refuse at any time.")
-@click.option("--concurrency", type=click.IntRange(1, 16), default=4, show_default=True,
-              help="Independent API calls in flight at once.")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan or the result as JSON (progress goes to stderr).")
-def apply(folder, plan, datastream_id, create_datastream, concurrency, as_json):
-    """Create or update everything in FOLDER in Adobe through the Reactor API.
+              help="Find or create the datastream through Adobe's UNDOCUMENTED Edge metadata endpoint "
+                   "(no public API exists; it may change without notice).")
+@click.option("--only", type=click.Choice(["edge", "web"]),
+              help="Apply one property: edge (the event forwarding property, so a datastream can point at it) or web.")
+@click.option("--prune", is_flag=True, help="Also delete the rules and data elements quickstart made that the folder no longer has.")
+@click.option("--skip-checks", is_flag=True, help="Apply even if `validate --static-only` rejects the folder.")
+@click.option("--concurrency", type=click.IntRange(1, 16), default=8, show_default=True,
+              help="Reactor API calls in flight at once.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan or the result as JSON on stdout (progress goes to stderr).")
+def apply(folder, plan, out_file, plan_file, yes, datastream_id, create_datastream, only, prune, skip_checks,
+          concurrency, as_json):
+    """Make Adobe match FOLDER through the Reactor API: plan, then carry out exactly that plan.
 
-    Finds what exists by name and changes only what differs: a second run changes nothing,
-    and a run that stopped half way finishes without duplicates. Both properties get a
-    development library and a build; snippets/head.html gets the real embed code.
+    Reads what exists (by name), shows the changes with their old and new values, asks, then
+    creates or updates only what differs, along the dependencies, CONCURRENCY calls at a time.
+    A second run changes nothing; a run that stopped half way finishes without duplicates.
+    Both properties get a development library and a build; snippets/head.html gets the real
+    embed code. A rule or data element you drop from quickstart.yaml leaves the library; with
+    --prune it is deleted too (only what quickstart made, as .quickstart/state.json records).
 
     \b
     Needs (OAuth Server-to-Server credential for the Experience Platform Launch API):
       ADOBE_CLIENT_ID, ADOBE_CLIENT_SECRET, ADOBE_ORG_ID   (ADOBE_SCOPES optional)
-      META_CAPI_ACCESS_TOKEN   when the token secret is created (stored in Adobe, never in files)
+      META_CAPI_ACCESS_TOKEN   (or in the folder's .env) when the token secret is created;
+                               stored in Adobe, never in the folder's files
+
+    \b
+    Exit codes: 0 done or nothing to change, 5 (--plan) something would change,
+      2 bad input or a refused run (nothing changed), 3 validate rejects the folder.
 
     \b
     Examples:
       quickstart apply example.com --plan
       quickstart apply example.com --datastream-id 0f3a2b1c-1111-2222-3333-444455556666
-      quickstart apply example.com --create-datastream
+      quickstart apply example.com --plan --out plan.json && quickstart apply example.com --plan-file plan.json
+      quickstart apply example.com --only edge      # then create the datastream in the UI
+      quickstart apply example.com --create-datastream --yes
     """
-    from quickstart.adobe import apply as apply_mod
+    import json
 
-    def progress(line: str) -> None:
-        click.echo(line, err=True)
+    from quickstart import output
+    from quickstart.adobe.apply import Apply
+    from quickstart.adobe.planner import Plan
 
+    if out_file and not plan:
+        raise InputError("--out saves a plan: use it with --plan")
+    if plan_file and plan:
+        raise InputError("--plan-file carries out a saved plan; leave out --plan")
+
+    def progress(event) -> None:
+        click.echo(output.format_progress(event), err=True)
+
+    saved = None
+    if plan_file:
+        try:
+            saved = Plan.from_dict(json.loads(open(plan_file, encoding="utf-8").read()), plan_file)
+        except (ValueError, UnicodeDecodeError):
+            raise InputError(f"{plan_file} is not a plan saved by `quickstart apply --plan --out`") from None
+        prune, only = saved.prune, saved.only
     try:
-        result = apply_mod.apply_folder(folder, plan_only=plan, datastream_id=datastream_id,
-                                        create_datastream=create_datastream, concurrency=concurrency,
-                                        progress=progress)
+        with Apply(folder, datastream_id=datastream_id, create_datastream=create_datastream, only=only, prune=prune,
+                   skip_checks=skip_checks, concurrency=concurrency, progress=progress) as job:
+            if saved is not None:
+                result = job.execute(saved, saved=True)
+            else:
+                the_plan = job.plan()
+                if plan:
+                    if out_file:
+                        from quickstart.render import atomic_write
+
+                        atomic_write(out_file, json.dumps(the_plan.to_dict(), indent=2) + "\n")
+                    click.echo(json.dumps(the_plan.to_dict(), indent=2) if as_json
+                               else output.format_plan(the_plan, output.colour_enabled()))
+                    if the_plan.has_changes:
+                        raise click.exceptions.Exit(int(ExitCode.WOULD_CHANGE))
+                    return
+                if not as_json:
+                    click.echo(output.format_plan(the_plan, output.colour_enabled()))
+                _confirm(the_plan, folder, yes)
+                result = job.execute(the_plan)
     except KeyboardInterrupt:
         click.echo("\ninterrupted: what was created so far is kept; rerun `quickstart apply` to finish", err=True)
         raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
-    if as_json:
-        import json
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else output.format_apply_summary(result, folder))
 
-        click.echo(json.dumps(result.to_dict(), indent=2))
-    elif plan:
-        click.echo(apply_mod.format_plan(result))
-    else:
-        click.echo(apply_mod.format_summary(result, folder))
+
+def _confirm(plan, folder: str, yes: bool) -> None:
+    """Ask before changing Adobe; without a terminal, --yes is the answer (terraform's -auto-approve)."""
+    if yes or not plan.has_changes or plan.missing:
+        return  # a plan with missing inputs is refused by execute, before any change
+    if not _interactive():
+        raise InputError(f"apply would change Adobe and there is no terminal to ask: review `quickstart apply {folder} "
+                         "--plan`, then rerun with --yes; nothing was changed")
+    counts = plan.counts()
+    if not click.confirm(f"Apply these changes ({counts['add']} to add, {counts['change']} to change, "
+                         f"{counts['remove'] + counts['delete']} to remove)?", default=False, err=True):
+        raise QuickstartError("apply cancelled; nothing was changed")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ class ExitCode(enum.IntEnum):
     USAGE = 2  # bad usage or input
     REJECTED = 3  # events rejected or checks failed
     UNREACHABLE = 4  # remote service unreachable
+    WOULD_CHANGE = 5  # a preview (apply --plan, update --dry-run) found something to change
     INTERRUPTED = 130
 
 

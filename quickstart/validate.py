@@ -935,29 +935,6 @@ def dry_run_request(test_events: list[TestEvent], *, pixel_id: str, token: str |
 # Token and test event code
 
 
-def read_env_file(folder: str | Path) -> dict[str, str]:
-    """The folder's .env as python-dotenv reads it (quotes, ``export``, comments)."""
-    path = Path(folder) / ENV_FILE
-    if not path.is_file():
-        return {}
-    from dotenv import dotenv_values
-
-    try:
-        # Literal values: a token is never a template (no ${VAR} expansion).
-        return {key: value for key, value in dotenv_values(path, interpolate=False).items() if value is not None}
-    except (OSError, UnicodeDecodeError):
-        return {}
-
-
-def resolve_token(folder: str | Path, environ: Mapping[str, str] | None = None) -> str | None:
-    """The access token from META_CAPI_ACCESS_TOKEN, else from the folder's .env, normalised."""
-    from quickstart.redaction import clean_token
-
-    environ = os.environ if environ is None else environ
-    return (clean_token(environ.get(TOKEN_ENV), TOKEN_ENV)
-            or clean_token(read_env_file(folder).get(TOKEN_ENV), str(Path(folder) / ENV_FILE)))
-
-
 def resolve_test_event_code(answers: Any, environ: Mapping[str, str] | None = None) -> str | None:
     environ = os.environ if environ is None else environ
     return answers.test_event_code or (environ.get(TEST_EVENT_CODE_ENV) or "").strip() or None

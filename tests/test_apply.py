@@ -53,9 +53,9 @@ def make_folder(tmp_path, generated_folders):
     return make
 
 
-def run_apply(folder: Path, *args: str, token: str | None = TOKEN):
-    env = {"META_CAPI_ACCESS_TOKEN": token} if token else {}
-    return CliRunner().invoke(cli, ["apply", str(folder), *args], env=env)
+def run_apply(folder: Path, *args: str, token: str | None = TOKEN, yes: bool = True):
+    env = {"META_CAPI_ACCESS_TOKEN": token} if token else {"META_CAPI_ACCESS_TOKEN": None}
+    return CliRunner().invoke(cli, ["apply", str(folder), *args, *(["--yes"] if yes else [])], env=env)
 
 
 def file_hashes(folder: Path) -> dict[str, str]:
@@ -82,7 +82,7 @@ def doubled_names(fake: FakeAdobe) -> list[str]:
 
 def assert_complete(fake: FakeAdobe, folder: Path) -> None:
     """Both properties exist once, hold every resource of their file, and built successfully."""
-    from quickstart.adobe.apply import load_folder
+    from quickstart.adobe.spec import load_folder
 
     spec = load_folder(folder)
     assert doubled_names(fake) == []
@@ -180,12 +180,12 @@ def _first(mutations: list[tuple[str, str]], method: str, pattern: str, after: i
 
 CRASH_POINTS = {
     "the token secret": lambda m: _first(m, "POST", r"/secrets$"),
-    "an edge data element": lambda m: _first(m, "POST", r"/data_elements$") + 5,
+    "a data element": lambda m: _first(m, "POST", r"/data_elements$") + 5,
     "a revision": lambda m: _first(m, "PATCH", r"^/rules/"),
-    "the edge library": lambda m: _first(m, "POST", r"/libraries$"),
-    "the edge build": lambda m: _first(m, "POST", r"/builds$"),
-    "a web rule component": lambda m: _first(m, "POST", r"/rule_components$", after=_first(m, "POST", r"/builds$")) + 3,
-    "the web library": lambda m: _first(m, "POST", r"/libraries$", after=_first(m, "POST", r"/builds$")),
+    "the first library": lambda m: _first(m, "POST", r"/libraries$"),
+    "the first build": lambda m: _first(m, "POST", r"/builds$"),
+    "a rule component": lambda m: _first(m, "POST", r"/rule_components$") + 7,
+    "the second library": lambda m: _first(m, "POST", r"/libraries$", after=_first(m, "POST", r"/libraries$") + 1),
 }
 
 
@@ -217,8 +217,8 @@ def test_a_500_on_a_rule_component_and_a_ctrl_c_are_both_resumed(make_folder, ad
     with pytest.raises(QuickstartError):
         apply_folder(folder, datastream_id=DATASTREAM_ID, environ=env, retry=FAST_RETRY, poll=FAST_POLL)
 
-    def ctrl_c_at_the_web_rules(line: str) -> None:
-        if "web" in line and "creating rule MetaConversion_AddToCart" in line:
+    def ctrl_c_at_the_web_rules(event) -> None:
+        if event.text.startswith("create rule component") and event.text.endswith("(Tags property)"):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -230,32 +230,49 @@ def test_a_500_on_a_rule_component_and_a_ctrl_c_are_both_resumed(make_folder, ad
     assert_complete(fake, folder)
 
 
-def test_plan_changes_nothing_and_shows_what_would_change(make_folder, adobe_env):
+def test_plan_changes_nothing_and_shows_what_would_change_with_values(make_folder, adobe_env):
     fake = adobe_env
     folder = make_folder()
     before = file_hashes(folder)
-    plan = run_apply(folder, "--plan", "--datastream-id", DATASTREAM_ID)
-    assert plan.exit_code == 0, plan.output
+    plan = run_apply(folder, "--plan", "--datastream-id", DATASTREAM_ID, yes=False)
+    assert plan.exit_code == 5, plan.output  # WOULD_CHANGE
     assert fake.mutating_calls() == [] and fake.of_type("properties") == []
     assert file_hashes(folder) == before
-    assert "create    property example.com Meta CAPI (Tags)" in plan.stdout
-    assert "create    rule MetaConversion_Purchase" in plan.stdout
+    assert "+ property example.com Meta CAPI (Tags)" in plan.stdout
+    assert "+ rule MetaConversion_Purchase  (4 components)" in plan.stdout
+    assert re.search(r"Plan: \d+ to add, 0 to change, 0 to remove from library, 0 to delete; 2 builds\.", plan.stdout)
 
     assert run_apply(folder, "--datastream-id", DATASTREAM_ID).exit_code == 0
+    assert run_apply(folder, "--plan", yes=False).exit_code == 0  # nothing would change: 0
     edge = folder / "event-forwarding.yaml"
     edge.write_text(edge.read_text().replace("path: arc.event.data.conversionData.eventTime",
                                              "path: arc.event.data.conversionData.eventTimestamp"))
     before = file_hashes(folder)
     fake.reset_calls()
-    plan = run_apply(folder, "--plan", "--json")
-    assert plan.exit_code == 0, plan.output
-    assert fake.mutating_calls() == [] and file_hashes(folder) == before
-    changes = [(s["scope"], s["kind"], s["name"], s["action"]) for s in json.loads(plan.stdout)["steps"] if s["action"] != "unchanged"]
+    refused = run_apply(folder, "--plan", yes=False)  # validate's static checks reject that edit
+    assert refused.exit_code == 3 and "validate rejects this folder" in refused.stderr, refused.output
+    plan = run_apply(folder, "--plan", "--skip-checks", yes=False)
+    assert plan.exit_code == 5, plan.output
+    assert '~ settings.path: "arc.event.data.conversionData.eventTime" -> "arc.event.data.conversionData.eventTimestamp"' \
+        in plan.stdout
+    plan = run_apply(folder, "--plan", "--json", "--skip-checks", yes=False)
+    assert plan.exit_code == 5 and fake.mutating_calls() == [] and file_hashes(folder) == before
+    data = json.loads(plan.stdout)
+    changes = [(c["scope"], c["kind"], c["name"], c["action"]) for c in data["changes"]
+               if c["action"] not in ("unchanged", "revise")]
     assert changes == [("edge", "data element", "MetaConversion_EventTime", "update"),
                        ("edge", "library", "Meta CAPI quick start", "update"),
                        ("edge", "build", "Meta CAPI quick start", "run")]
+    [element] = [c for c in data["changes"] if c["name"] == "MetaConversion_EventTime"]
+    assert element["diffs"] == [{"path": "settings.path", "old": "arc.event.data.conversionData.eventTime",
+                                 "new": "arc.event.data.conversionData.eventTimestamp",
+                                 "old_absent": False, "new_absent": False}]
+    assert data["counts"] == {"add": 0, "change": 2, "remove": 0, "delete": 0, "builds": 1, "unchanged": data["counts"]["unchanged"]}
 
-    assert run_apply(folder).exit_code == 0  # and apply carries out exactly that
+    fake.reset_calls()
+    assert run_apply(folder, "--skip-checks").exit_code == 0  # and apply carries out exactly that
+    patched = sorted({c.path.split("/")[1] for c in fake.mutating_calls() if c.method == "PATCH"})
+    assert patched == ["data_elements", "libraries"]  # the element, its revision, the library's contents
     value = next(d for d in fake.heads("data_elements") if d["attributes"]["name"] == "MetaConversion_EventTime"
                  and d["_property"] == fake.property_named("example.com Meta CAPI (Event Forwarding)")["id"])
     assert json.loads(value["attributes"]["settings"]) == {"path": "arc.event.data.conversionData.eventTimestamp"}
@@ -335,15 +352,21 @@ def test_a_missing_token_stops_before_any_change(make_folder, adobe_env):
     assert adobe_env.mutating_calls() == []
 
 
-def test_without_a_datastream_the_edge_side_is_built_and_the_next_step_explained(make_folder, adobe_env):
+def test_without_a_datastream_apply_refuses_before_any_change_and_only_edge_builds_that_side(make_folder, adobe_env):
     fake = adobe_env
     folder = make_folder()
-    first = run_apply(folder)
-    assert first.exit_code == 2
+    refused = run_apply(folder)
+    assert refused.exit_code == 2, refused.output
+    assert "the datastream id" in refused.stderr and "--datastream-id" in refused.stderr and "nothing was changed" in refused.stderr
+    assert "missing: the datastream id" in refused.stdout  # the plan shown first names it
+    assert fake.mutating_calls() == [] and fake.of_type("properties") == []
+
+    first = run_apply(folder, "--only", "edge")
+    assert first.exit_code == 0, first.output
     edge = fake.property_named("example.com Meta CAPI (Event Forwarding)")
     assert edge is not None and fake.property_named("example.com Meta CAPI (Tags)") is None
-    assert "Data Collection > Datastreams" in first.stderr and edge["id"] in first.stderr
-    assert "--datastream-id" in first.stderr
+    assert "Data Collection > Datastreams" in first.stdout and edge["id"] in first.stdout
+    assert "--datastream-id" in first.stdout
     second = run_apply(folder, "--datastream-id", DATASTREAM_ID)
     assert second.exit_code == 0, second.output
     assert_complete(fake, folder)

@@ -143,7 +143,7 @@ def test_a_token_with_a_space_control_or_quote_inside_is_refused(folder, hostile
 def test_env_is_quoted_so_sourcing_it_runs_nothing_and_dotenv_reads_it(tmp_path):
     import subprocess
 
-    from quickstart.validate import read_env_file
+    from quickstart.envfile import read_env_file
 
     target = tmp_path / "site"
     token = "EAAG$(touch${IFS}pwned)`id`;ls"

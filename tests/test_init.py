@@ -190,10 +190,12 @@ def test_update_adds_an_event_with_per_file_status(generated, runner):
     assert "# keep me" in qs.read_text()
 
 
-def test_update_dry_run_writes_nothing_and_exits_1_when_changes(generated, runner):
+def test_update_dry_run_writes_nothing_and_exits_would_change_when_changes(generated, runner):
+    from quickstart.errors import ExitCode
+
     before = files_in(generated)
     result = runner.invoke(cli, ["update", str(generated), "--events", "PageView", "--dry-run"])
-    assert result.exit_code == 1 and "would write" in result.output
+    assert result.exit_code == ExitCode.WOULD_CHANGE == 5 and "would write" in result.output
     assert files_in(generated) == before
     assert runner.invoke(cli, ["update", str(generated), "--dry-run"]).exit_code == 0
 
@@ -282,7 +284,7 @@ def test_a_changed_file_or_answer_still_renders(generated, runner):
     result = runner.invoke(cli, ["update", str(generated)])
     assert result.exit_code == 0 and "create" in result.output and (generated / "snippets/head.html").exists()
     result = runner.invoke(cli, ["update", str(generated), "--pixel-id", "999", "--dry-run"])
-    assert result.exit_code == 1 and "update" in result.output
+    assert result.exit_code == 5 and "update" in result.output
 
 
 def test_two_forced_updates_in_one_second_keep_both_backups(generated, runner, monkeypatch):

@@ -528,10 +528,12 @@ def test_report_text_for_a_clean_static_run():
 
 
 def test_env_file_parsing(tmp_path):
+    from quickstart.envfile import resolve_token
+
     (tmp_path / ".env").write_text('# comment\nexport META_CAPI_ACCESS_TOKEN="EAABquoted"\nOTHER=1\n')
-    assert validate.resolve_token(tmp_path, environ={}) == "EAABquoted"
-    assert validate.resolve_token(tmp_path, environ={"META_CAPI_ACCESS_TOKEN": "EAABenv"}) == "EAABenv"
-    assert validate.resolve_token(tmp_path / "missing", environ={}) is None
+    assert resolve_token(tmp_path, environ={}) == "EAABquoted"
+    assert resolve_token(tmp_path, environ={"META_CAPI_ACCESS_TOKEN": "EAABenv"}) == "EAABenv"
+    assert resolve_token(tmp_path / "missing", environ={}) is None
 
 
 def test_default_country_must_be_a_code(graph_api, make_folder):

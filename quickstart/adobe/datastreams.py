@@ -90,14 +90,19 @@ def record_id(record: dict[str, Any]) -> str:
     return str((record.get("_system") or {}).get("id") or record.get("id") or "")
 
 
-def ensure_datastream(client: DatastreamClient, title: str, property_id: str, environment_id: str,
-                      *, dry: bool) -> DatastreamOutcome:
-    """The datastream named ``title``, forwarding to the edge property's environment."""
+def forwarding_differs(record: dict[str, Any], property_id: Any, environment_id: Any) -> bool:
+    """Whether the record's event forwarding service points elsewhere (or at something not made yet)."""
+    current = (((record.get("data") or {}).get("settings") or {}).get(EVENT_FORWARDING_SERVICE) or {})
+    wanted = {"enabled": True, "propertyId": property_id, "environmentId": environment_id}
+    return any(current.get(key) != value for key, value in wanted.items())
+
+
+def ensure_datastream(client: DatastreamClient, title: str, property_id: str, environment_id: str) -> DatastreamOutcome:
+    """The datastream named ``title``, forwarding to the edge property's environment: found by
+    title (so a rerun after a crash makes no second one), created, or pointed there."""
     forwarding = {"enabled": True, "propertyId": property_id, "environmentId": environment_id}
     record = client.find_by_title(title)
     if record is None:
-        if dry:
-            return DatastreamOutcome("(new)", "create")
         data = {"title": title, "enabled": True,
                 "settings": {"input": {}, "user_agent_collection": {"enabled": True}, EVENT_FORWARDING_SERVICE: forwarding}}
         created = client.create(data)
@@ -106,12 +111,11 @@ def ensure_datastream(client: DatastreamClient, title: str, property_id: str, en
             raise RemoteError("the datastream endpoint (undocumented) created a datastream but gave no id; "
                               f"look for {title!r} in Data Collection > Datastreams and pass --datastream-id")
         return DatastreamOutcome(new_id, "create")
+    if not forwarding_differs(record, property_id, environment_id):
+        return DatastreamOutcome(record_id(record), "unchanged")
     data = dict(record.get("data") or {})
     current = ((data.get("settings") or {}).get(EVENT_FORWARDING_SERVICE) or {})
-    if all(current.get(key) == value for key, value in forwarding.items()):
-        return DatastreamOutcome(record_id(record), "unchanged")
-    if not dry:
-        data["settings"] = dict(data.get("settings") or {})
-        data["settings"][EVENT_FORWARDING_SERVICE] = {**current, **forwarding}
-        client.replace(record_id(record), data)
+    data["settings"] = dict(data.get("settings") or {})
+    data["settings"][EVENT_FORWARDING_SERVICE] = {**current, **forwarding}
+    client.replace(record_id(record), data)
     return DatastreamOutcome(record_id(record), "update")

@@ -64,10 +64,10 @@ class CallStats:
     retries: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def count(self, method: str, retry: bool) -> None:
+    def count(self, method: str, retry: bool, read_only: bool = False) -> None:
         with self._lock:
             self.calls += 1
-            if method in MUTATING_METHODS:
+            if method in MUTATING_METHODS and not read_only:
                 self.mutating += 1
             if retry:
                 self.retries += 1
@@ -83,15 +83,16 @@ def _never_reached_server(exc: Exception) -> bool:
 
 def send_with_retries(session: Any, method: str, url: str, *, idempotent: bool, what: str,
                       policy: RetryPolicy = DEFAULT_RETRY, stats: CallStats | None = None,
-                      **kwargs: Any) -> Any:
+                      read_only: bool = False, **kwargs: Any) -> Any:
     """Send one request, retrying what is safe to retry; return the last response.
 
+    ``read_only`` marks a POST that changes nothing (a search): counted as a read.
     Raises UnreachableError when the service cannot be reached after the retries.
     """
     for attempt in range(policy.attempts):
         last = attempt == policy.attempts - 1
         if stats is not None:
-            stats.count(method, retry=attempt > 0)
+            stats.count(method, retry=attempt > 0, read_only=read_only)
         try:
             # Never follows a redirect (requests would re-send the body, credentials, a secret, to it).
             response = request_within_deadline(session, method, url, deadline=policy.request_deadline,
@@ -230,7 +231,7 @@ class ReactorClient:
         return headers
 
     def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                body: dict[str, Any] | None = None) -> dict[str, Any] | None:
+                body: dict[str, Any] | None = None, read_only: bool = False) -> dict[str, Any] | None:
         url = path if path.startswith("http") else self.base_url + path
         data = json.dumps(body) if body is not None else None
         elapsed = time.monotonic() - self._started
@@ -242,8 +243,8 @@ class ReactorClient:
         for attempt in (1, 2):
             token = self.tokens.token()
             response = send_with_retries(
-                self.session, method, url, idempotent=method == "GET", what="Adobe Reactor API",
-                policy=self.retry, stats=self.stats, params=params, data=data,
+                self.session, method, url, idempotent=method == "GET" or read_only, what="Adobe Reactor API",
+                policy=self.retry, stats=self.stats, read_only=read_only, params=params, data=data,
                 headers=self._headers(token, data is not None))
             if response.status_code == 401 and attempt == 1:
                 self.tokens.invalidate(token)  # expired early or revoked: one fresh token, one more try
@@ -305,6 +306,21 @@ class ReactorClient:
             items.extend(decode(item) for item in document.get("data") or [])
             page = ((document.get("meta") or {}).get("pagination") or {}).get("next_page")
         return items
+
+    def search(self, query: dict[str, Any], resource_types: list[str]) -> list[dict[str, Any]]:
+        """Every match of a ``POST /search`` query (reference §2.15), all pages, oldest first."""
+        items: list[dict[str, Any]] = []
+        start = 0
+        while True:
+            body = {"data": {"query": query, "resource_types": resource_types, "from": start, "size": PAGE_SIZE,
+                             "sort": [{"attributes.created_at": "asc"}]}}
+            document = self.request("POST", "/search", body=body, read_only=True) or {}
+            page = [item for item in document.get("data") or [] if isinstance(item, dict)]
+            items.extend(decode(item) for item in page)
+            start += len(page)
+            total = (document.get("meta") or {}).get("total_hits")
+            if not page or not isinstance(total, int) or start >= total:
+                return items
 
     def list_named(self, path: str, name: str, filters: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """Items whose name is exactly ``name``: filtered on the server, checked here."""

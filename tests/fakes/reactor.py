@@ -50,6 +50,9 @@ DEFAULT_PAGE_SIZE = 25
 KINDS = {"events": "events", "conditions": "conditions", "actions": "actions", "dataElements": "data_elements"}
 LIBRARY_KINDS = ("extensions", "data_elements", "rules")
 HEAD_TYPES = ("extensions", "data_elements", "rules")
+DELETABLE = ("data_elements", "rules", "rule_components")  # ADOCS endpoints: DELETE /{type}/{id}
+SEARCH_MAX_SIZE = 100
+READ_ONLY_POSTS = ("/ims/token/v3", "/search")  # POSTs that change nothing
 
 
 class ApiError(Exception):
@@ -168,7 +171,7 @@ class FakeAdobe(LocalServer):
 
     def mutating_calls(self) -> list[Call]:
         with self.lock:
-            return [c for c in self.calls if c.method in ("POST", "PATCH", "PUT", "DELETE") and c.path != "/ims/token/v3"]
+            return [c for c in self.calls if c.method in ("POST", "PATCH", "PUT", "DELETE") and c.path not in READ_ONLY_POSTS]
 
     def heads(self, type_: str, property_id: str | None = None) -> list[dict[str, Any]]:
         with self.lock:
@@ -240,7 +243,7 @@ class FakeAdobe(LocalServer):
     def handle(self, method: str, path: str, query: dict[str, list[str]], headers: Any, body: bytes) -> tuple[int, dict[str, str], Any]:
         with self.lock:
             self.calls.append(Call(method, path, query, body))
-            mutating = method in ("POST", "PATCH", "PUT", "DELETE") and path != "/ims/token/v3"
+            mutating = method in ("POST", "PATCH", "PUT", "DELETE") and path not in READ_ONLY_POSTS
             if self._crashed:
                 raise ApiError(500, "internal-error", "Internal Server Error", "the fake crashed (crash_after)")
             for fault in self._faults:
@@ -351,16 +354,88 @@ class FakeAdobe(LocalServer):
             items = [r for r in self.of_type(parts[0]) if (r.get("relationships", {}).get("origin") or {}).get("data", {}).get("id") == head["id"]
                      and r["id"] != head["id"]]
             return self._list(items, query)
+        if parts == ["search"] and method == "POST":
+            return self._search(data)
         if len(parts) == 2:
             resource = self._get(parts[1])
             if resource["type"] != parts[0]:
                 raise ApiError(404, "not-found", "Record Not Found", pointer="/data")
+            if method == "DELETE" and parts[0] in DELETABLE:
+                self._delete(resource)
+                return 204, {}, None
             if method == "GET":
                 self._on_read(resource)
                 return 200, {}, {"data": self._out(resource)}
             if method == "PATCH":
                 return 200, {}, {"data": self._out(self._patch(resource, data))}
         raise ApiError(404 if method == "GET" else 405, "not-found", "Record Not Found", f"no route {method} {path}")
+
+    # -- search (ADOCS api/endpoints/search.md; reference §2.15) and delete ------------------
+
+    def _search(self, data: dict[str, Any] | None) -> tuple[int, dict[str, str], Any]:
+        """Read-only structured query over the company's resources: exact values, ``exists``."""
+        data = data if isinstance(data, dict) else {}
+        query = data.get("query")
+        if not isinstance(query, dict) or not query:
+            raise ApiError(422, "invalid-query", "Unprocessable Entity", "a search needs a query", "/data/query")
+        try:
+            start, size = int(data.get("from", 0)), int(data.get("size", 25))
+        except (TypeError, ValueError):
+            raise ApiError(422, "invalid", "Unprocessable Entity", "from and size are numbers") from None
+        if not 1 <= size <= SEARCH_MAX_SIZE or start < 0:
+            raise ApiError(422, "invalid", "Unprocessable Entity", f"size must be 1..{SEARCH_MAX_SIZE}", "/data/size")
+        types = data.get("resource_types") or []
+        company_props = {p["id"] for p in self.of_type("properties") if p["_company"] == self.company_id}
+        found = [r for r in self.resources.values()
+                 if r.get("_property") in company_props and (not types or r["type"] in types)
+                 and all(self._matches(r, name, clause) for name, clause in query.items())]
+        found.sort(key=lambda r: r["attributes"].get("created_at") or "")
+        page = found[start:start + size]
+        return 200, {}, {"data": [self._out(r) for r in page], "meta": {"total_hits": len(found)}}
+
+    @staticmethod
+    def _matches(resource: dict[str, Any], name: str, clause: Any) -> bool:
+        if not isinstance(clause, dict):
+            raise ApiError(422, "invalid-query", "Unprocessable Entity", f"query.{name} must be an object", "/data/query")
+        parts = name.split(".")
+        if parts == ["id"] or parts == ["type"]:
+            values = [resource[parts[0]]]
+        elif parts[0] == "attributes" and len(parts) == 2:
+            values = [resource["attributes"].get(parts[1])] if parts[1] in resource["attributes"] else []
+        elif parts[0] == "relationships" and len(parts) == 4 and parts[2:] == ["data", "id"]:
+            rel = (resource.get("relationships") or {}).get(parts[1]) or {}
+            data = rel.get("data")
+            values = [d.get("id") for d in data] if isinstance(data, list) else [data.get("id")] if isinstance(data, dict) else []
+        else:
+            raise ApiError(422, "invalid-query", "Unprocessable Entity", f"cannot search on {name}", "/data/query")
+        if "exists" in clause:
+            return bool(values) == bool(clause["exists"])
+        wanted = clause.get("value")
+        wanted = wanted if isinstance(wanted, list) else [wanted]
+
+        def text(value: Any) -> str:
+            return str(value).lower() if isinstance(value, bool) else str(value)
+
+        hits = [any(text(v) == text(w) for v in values) for w in wanted]
+        return all(hits) if clause.get("value_operator") == "AND" else any(hits)
+
+    def _delete(self, head: dict[str, Any]) -> None:
+        if head["attributes"].get("revision_number", 0) != 0:
+            raise ApiError(409, "read-only", "Conflict", "only a head can be deleted", "/data")
+        for library in self.of_type("libraries"):
+            if library["attributes"]["state"] == "development" and head["type"] in LIBRARY_KINDS:
+                for item_id in library["_resources"][head["type"]]:
+                    if self.resources[item_id]["relationships"]["origin"]["data"]["id"] == head["id"]:
+                        raise ApiError(409, "in-use", "Conflict",
+                                       f"{head['type']} {head['id']} is in library {library['attributes']['name']}; remove it first")
+        doomed = [head["id"]]
+        if head["type"] == "rules":  # its components go with it
+            doomed += [c["id"] for c in self.components_of(head["id"])]
+        if head["type"] == "rule_components":
+            for rule_id in head.get("_rules", []):
+                self._touch(self.resources[rule_id])
+        for resource_id in doomed:
+            del self.resources[resource_id]
 
     def _data(self, body: bytes) -> dict[str, Any]:
         try:
