@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -377,7 +378,7 @@ def apply(folder, plan, out_file, plan_file, yes, datastream_id, create_datastre
                     if out_file:
                         from quickstart.render import atomic_write
 
-                        atomic_write(out_file, json.dumps(the_plan.to_dict(), indent=2) + "\n")
+                        atomic_write(Path(out_file), json.dumps(the_plan.to_dict(), indent=2) + "\n")
                     click.echo(json.dumps(the_plan.to_dict(), indent=2) if as_json
                                else output.format_plan(the_plan, output.colour_enabled()))
                     if the_plan.has_changes:

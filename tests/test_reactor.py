@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from quickstart.adobe import ims
-from quickstart.adobe.reactor import ReactorClient, ReactorError, RetryPolicy
+from quickstart.adobe.reactor import ReactorClient, ReactorError, RetryPolicy, ref
 from quickstart.errors import ExitCode, InputError, RemoteError, UnreachableError
 from tests.fakes.reactor import CLIENT_SECRET, ORG_ID, FakeAdobe
 
@@ -212,3 +212,22 @@ def test_a_command_stops_at_its_overall_deadline(fake_adobe):
         client.list("/companies")
     assert caught.value.exit_code == ExitCode.UNREACHABLE and "rerun later" in caught.value.message
     assert len(fake_adobe.calls) == calls  # nothing more was sent
+
+
+def test_search_pages_through_every_match_and_counts_as_a_read(fake_adobe):
+    client = make_client(fake_adobe)
+    prop = client.create(f"/companies/{fake_adobe.company_id}/properties", "properties",
+                         {"name": "Search me", "platform": "web", "domains": ["example.com"]})
+    core = client.list(f"/properties/{prop['id']}/extensions")[0]
+    rule = client.create(f"/properties/{prop['id']}/rules", "rules", {"name": "R"})
+    for i in range(130):
+        client.create(f"/properties/{prop['id']}/rule_components", "rule_components",
+                      {"name": f"c{i}", "delegate_descriptor_id": "core::events::library-loaded", "settings": {}},
+                      {"extension": {"data": ref("extensions", core["id"])}, "rules": {"data": [ref("rules", rule["id"])]}})
+    mutating = client.stats.mutating
+    found = client.search({"relationships.property.data.id": {"value": prop["id"]},
+                           "attributes.revision_number": {"value": 0}}, ["rule_components"])
+    assert sorted(c["attributes"]["name"] for c in found) == sorted(f"c{i}" for i in range(130))
+    assert [c.path for c in fake_adobe.calls].count("/search") == 2  # 100 + 30
+    assert client.stats.mutating == mutating  # a search changes nothing
+    assert client.search({"relationships.rules.data.id": {"value": "RLnope"}}, ["rule_components"]) == []
