@@ -12,14 +12,13 @@ import os
 import re
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from quickstart.adobe.apply import Apply, apply_folder
 from quickstart.adobe.execute import PollPolicy
 from quickstart.cli import cli
 from tests.fakes.reactor import FakeAdobe
-from tests.test_apply import DATASTREAM_ID, FAST_POLL, FAST_RETRY, TOKEN, assert_complete, file_hashes, run_apply
+from tests.test_apply import DATASTREAM_ID, FAST_POLL, FAST_RETRY, TOKEN, assert_complete, run_apply
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 ID = re.compile(r"\b(?:PR|HT|EN|EX|DE|RL|RC|SE|LB|BL|EP|CO)[0-9a-f]{32}\b")
@@ -154,7 +153,6 @@ def test_a_removed_event_leaves_the_library_and_prune_deletes_only_what_quicksta
     assert run_apply(folder, "--datastream-id", DATASTREAM_ID).exit_code == 0
     web = fake.property_named("example.com Meta CAPI (Tags)")
     # Somebody's own rule in the same property, in the library too: never touched.
-    from quickstart.adobe.reactor import ReactorClient  # noqa: F401  (the fake is driven over HTTP below)
     theirs = fake._insert_head("rules", web["id"], {"name": "Their own rule", "enabled": True}, {})
     library = fake.heads("libraries", web["id"])[0]
     fake._library_add(library, "rules", [{"id": theirs["id"], "type": "rules", "meta": {"action": "revise"}}], replace=False)
