@@ -12,6 +12,7 @@ import os
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from quickstart.adobe.apply import Apply, apply_folder
@@ -219,14 +220,19 @@ def test_a_noop_rerun_reads_components_with_one_search_per_property(make_folder,
     assert len(searches) == 2  # one per property (each under 100 components)
 
 
-def test_an_apply_the_static_checks_reject_changes_nothing(make_folder, adobe_env):
+@pytest.mark.parametrize("old, new", [
+    # A Pixel action whose event id is not the shared one: Meta could never pair the two copies.
+    ("%event.detail.conversionData.eventId%", "%event.detail.conversionData.otherId%"),
+    # The Pixel on another pixel id than the CAPI extension: no deduplication either.
+    ('pixelId: "1234567890"', 'pixelId: "1234567891"'),
+])
+def test_an_apply_the_static_checks_reject_changes_nothing(make_folder, adobe_env, old, new):
     fake = adobe_env
     folder = make_folder("PageView")
     tags = folder / "tags.yaml"
-    # A Pixel action whose event id is not the shared one: Meta could never pair the two copies.
     text = tags.read_text()
-    assert "%event.detail.conversionData.eventId%" in text
-    tags.write_text(text.replace("%event.detail.conversionData.eventId%", "%event.detail.conversionData.otherId%", 1))
+    assert old in text
+    tags.write_text(text.replace(old, new, 1))
     result = run_apply(folder, "--datastream-id", DATASTREAM_ID)
     assert result.exit_code == 3 and "validate rejects this folder" in result.stderr, result.output
     assert fake.calls == []  # not even a read

@@ -36,11 +36,8 @@ def test_a_task_starts_only_after_everything_it_waits_for():
             "component": {"rule", "extension"}, "library": {"element", "component"}}
     log: list[str] = []
     tasks, _ = recording_tasks(spec, log, delay=0.01)
-    runner = Runner(4)
-    try:
+    with Runner(4) as runner:
         runner.run_tasks(tasks)
-    finally:
-        runner.close()
     for key, needs in spec.items():
         assert all(log.index(need) < log.index(key) for need in needs), (key, log)
 
@@ -49,11 +46,8 @@ def test_never_more_than_concurrency_at_once_and_the_width_is_used():
     spec = {f"t{i}": set() for i in range(12)}
     log: list[str] = []
     tasks, live = recording_tasks(spec, log, delay=0.03)
-    runner = Runner(3)
-    try:
+    with Runner(3) as runner:
         runner.run_tasks(tasks)
-    finally:
-        runner.close()
     assert live["max"] == 3 and len(log) == 12
 
 
@@ -61,12 +55,9 @@ def test_the_first_failure_stops_new_work_and_is_raised():
     spec = {"a": set(), "b": {"a"}, "c": {"b"}, "d": set()}
     log: list[str] = []
     tasks, _ = recording_tasks(spec, log, fail="a")
-    runner = Runner(1)
-    try:
+    with Runner(1) as runner:
         with pytest.raises(RemoteError, match="a failed"):
             runner.run_tasks(tasks)
-    finally:
-        runner.close()
     assert "b" not in log and "c" not in log
     assert runner.abort.is_set()
     with pytest.raises(Aborted):
@@ -77,23 +68,17 @@ def test_progress_numbers_every_step():
     events = []
     log: list[str] = []
     tasks, _ = recording_tasks({"a": set(), "b": {"a"}}, log)
-    runner = Runner(2, progress=events.append)
-    try:
+    with Runner(2, progress=events.append) as runner:
         runner.run_tasks(tasks)
-    finally:
-        runner.close()
     assert [(e.index, e.total, e.text) for e in events] == [(1, 2, "do a"), (2, 2, "do b")]
 
 
 def test_steps_that_wait_on_each_other_are_reported_not_hung():
     log: list[str] = []
     tasks, _ = recording_tasks({"a": {"b"}, "b": {"a"}}, log)
-    runner = Runner(2)
-    try:
+    with Runner(2) as runner:
         with pytest.raises(RemoteError, match="wait on each other"):
             runner.run_tasks(tasks)
-    finally:
-        runner.close()
 
 
 def test_dependency_floor_is_the_longest_chain_or_the_width_bound():
@@ -108,11 +93,8 @@ def test_dependency_floor_is_the_longest_chain_or_the_width_bound():
 
 def test_wait_for_reports_pending_and_gives_up_at_the_timeout():
     events = []
-    runner = Runner(1, progress=events.append, poll=PollPolicy(first_delay=0.01, max_delay=0.01, timeout=0.05,
-                                                               report_every=0.0))
-    try:
+    with Runner(1, progress=events.append, poll=PollPolicy(first_delay=0.01, max_delay=0.01, timeout=0.05,
+                                                               report_every=0.0)) as runner:
         with pytest.raises(RemoteError, match="still pending"):
             runner.wait_for(lambda: {"attributes": {"status": "pending"}}, "the build", "rerun")
-    finally:
-        runner.close()
     assert events and all(e.type == "pending" and "the build pending…" in e.text for e in events)

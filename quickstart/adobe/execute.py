@@ -69,6 +69,12 @@ class Runner:
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
+    def __enter__(self) -> "Runner":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
     def report(self, event: Progress) -> None:
         with self._lock:
             self._progress(event)

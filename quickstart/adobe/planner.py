@@ -273,13 +273,20 @@ class _PropertyPlanner:
                 "attributes": wanted}))
             return
         settable = {k: v for k, v in wanted.items() if k not in ("name", "platform")}
-        diffs = _attribute_diffs(self.held.prop, settable)
-        change = Change(self.property_key, self.scope, "property", name, "update" if diffs else "unchanged",
-                        id=self.held.property_id, diffs=diffs)
+        self.update_or_keep(self.property_key, "property", "properties", name, self.held.prop, settable)
+
+    def update_or_keep(self, key: str, kind: str, type_: str, name: str, current: dict[str, Any], wanted: dict[str, Any],
+                       *, more: list[Diff] | None = None, relationships: dict[str, Any] | None = None) -> Change:
+        """An existing resource: an update of the attributes that differ (as data), or nothing."""
+        diffs = _attribute_diffs(current, wanted) + (more or [])
+        change = self.add(Change(key, self.scope, kind, name, "update" if diffs else "unchanged", id=current["id"],
+                                 diffs=diffs))
         if diffs:
-            change.request = {"op": "update", "type": "properties", "id": self.held.property_id,
-                              "attributes": _changed_attributes(diffs, settable)}
-        self.add(change)
+            change.request = {"op": "update", "type": type_, "id": current["id"],
+                              "attributes": _changed_attributes(diffs, wanted) or {"name": name}}
+            if relationships:
+                change.request["relationships"] = relationships
+        return change
 
     def host(self) -> Any:
         from quickstart.blueprint.common import DEVELOPMENT_ENVIRONMENT
@@ -351,12 +358,7 @@ class _PropertyPlanner:
                     "attributes": wanted,
                     "relationships": {"extension_package": {"data": {"type": "extension_packages", "id": package.get("id")}}}}))
             else:
-                diffs = _attribute_diffs(current, wanted)
-                change = self.add(Change(key, self.scope, "extension", package_name, "update" if diffs else "unchanged",
-                                         id=current["id"], diffs=diffs))
-                if diffs:
-                    change.request = {"op": "update", "type": "extensions", "id": current["id"],
-                                      "attributes": _changed_attributes(diffs, wanted)}
+                self.update_or_keep(key, "extension", "extensions", package_name, current, wanted)
             if ext.get("delegate_descriptor_id"):
                 self.check(package_name, ext["delegate_descriptor_id"], wanted["settings"], f"extension {package_name!r}")
         return ids
@@ -420,16 +422,9 @@ class _PropertyPlanner:
             return self.add(Change(key, self.scope, kind, name, "create", request={
                 "op": "create", "path": f"/properties/{self.property_ref}/{type_}", "type": type_, "attributes": wanted,
                 "relationships": {**relationships, **(extra or {})}}))
-        diffs = _attribute_diffs(current, wanted)
         held_extension = related_id(current, "extension")
-        if is_reference(extension) or held_extension != extension:
-            diffs.append(Diff("extension", held_extension, package_name))
-        change = self.add(Change(key, self.scope, kind, name, "update" if diffs else "unchanged", id=current["id"], diffs=diffs))
-        if diffs:
-            change.request = {"op": "update", "type": type_, "id": current["id"],
-                              "attributes": _changed_attributes(diffs, wanted) or {"name": name},
-                              "relationships": relationships}
-        return change
+        moved = [Diff("extension", held_extension, package_name)] if is_reference(extension) or held_extension != extension else []
+        return self.update_or_keep(key, kind, type_, name, current, wanted, more=moved, relationships=relationships)
 
     def data_elements(self, extensions: dict[str, Any], secret_ids: dict[str, Any]) -> list[Change]:
         changes = []
@@ -455,12 +450,7 @@ class _PropertyPlanner:
                 rule_change = self.add(Change(key, self.scope, "rule", name, "create", request={
                     "op": "create", "path": f"/properties/{self.property_ref}/rules", "type": "rules", "attributes": wanted}))
             else:
-                diffs = _attribute_diffs(current, wanted)
-                rule_change = self.add(Change(key, self.scope, "rule", name, "update" if diffs else "unchanged",
-                                              id=current["id"], diffs=diffs))
-                if diffs:
-                    rule_change.request = {"op": "update", "type": "rules", "id": current["id"],
-                                           "attributes": _changed_attributes(diffs, wanted)}
+                rule_change = self.update_or_keep(key, "rule", "rules", name, current, wanted)
             held_components = self.held.components.get(current["id"], {}) if current else {}
             rule_id = self.id_or_ref(key, current)
             components = []

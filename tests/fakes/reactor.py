@@ -552,7 +552,7 @@ class FakeAdobe(LocalServer):
         owned = [r for r in self.resources.values() if r.get("_property") == prop["id"]]
         type_ = kind
         if method == "GET":
-            if kind not in ("hosts", "environments", "extensions", "data_elements", "rules", "rule_components",
+            if kind not in ("hosts", "environments", "extensions", "data_elements", "rules",
                             "secrets", "libraries"):
                 raise ApiError(404, "not-found", "Record Not Found", f"no collection {kind}")
             if kind == "secrets" and prop["attributes"]["platform"] != "edge":
