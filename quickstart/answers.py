@@ -119,7 +119,10 @@ def validate_events(value: str | list[str] | tuple[str, ...]) -> list[str]:
     by_lower = {name.lower(): name for name in catalog.EVENT_NAMES}
     unknown = [name for name in names if name.lower() not in by_lower]
     if unknown:
-        raise InputError(f"events: unknown event {shown(unknown[0])}; choose from: " + ", ".join(catalog.EVENT_NAMES))
+        from quickstart.suggest import did_you_mean
+
+        hint = did_you_mean(unknown[0], catalog.EVENT_NAMES)
+        raise InputError(f"events: unknown event {shown(unknown[0])}{hint or '; choose from: ' + ', '.join(catalog.EVENT_NAMES)}")
     chosen = {by_lower[name.lower()] for name in names}
     return [name for name in catalog.EVENT_NAMES if name in chosen]
 
@@ -204,7 +207,10 @@ def check_values(values: dict[str, Any]) -> dict[str, Any]:
     """Validate every given value; return the clean ones. Unknown keys are an error."""
     unknown = sorted(set(values) - set(VALIDATORS))
     if unknown:
-        raise InputError(f"unknown answer {shown(unknown[0])}; known answers: " + ", ".join(VALIDATORS))
+        from quickstart.suggest import did_you_mean
+
+        hint = did_you_mean(unknown[0], VALIDATORS)
+        raise InputError(f"unknown answer {shown(unknown[0])}{hint or '; known answers: ' + ', '.join(VALIDATORS)}")
     clean = {}
     for key, value in values.items():
         if key != "events" and value is not None and not isinstance(value, (str, int, bool)):
@@ -229,6 +235,26 @@ def missing_required(values: dict[str, Any]) -> list[str]:
 def missing_answers_error(missing: list[str]) -> MissingAnswersError:
     flags = ", ".join(FLAGS[key] for key in missing)
     return MissingAnswersError(f"missing {flags}; no terminal to ask on, so pass them as flags or use --answers quickstart.yaml")
+
+
+SITE_BOUND = ("datastream_id",)  # ids that belong to one site's Adobe setup
+
+
+def drop_site_bound(values: dict[str, Any], domain: str | None) -> tuple[dict[str, Any], str | None]:
+    """Answers replayed from another site's quickstart.yaml, without that site's own ids."""
+    other = values.get("domain")
+    if not domain or not other or not any(values.get(key) for key in SITE_BOUND):
+        return values, None
+    try:
+        same = validate_domain(str(other)) == validate_domain(str(domain))
+    except InputError:
+        same = False
+    if same:
+        return values, None
+    dropped = [key for key in SITE_BOUND if values.get(key)]
+    kept = {key: value for key, value in values.items() if key not in dropped}
+    return kept, (f"{', '.join(dropped)} from the answers file belongs to {shown(other)}, not {shown(domain)}: "
+                  "left out (`quickstart apply` sets this site's)")
 
 
 def merge(base: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
@@ -296,15 +322,16 @@ def load_answers_file(path: str | Path) -> dict[str, Any]:
         data = load_document(text, allow_aliases=False, numbers_as_text=True)
     except YAMLError as exc:
         line = error_line(exc)
-        where = f" (line {line})" if line is not None else ""
-        why = "uses YAML anchors or aliases (& or *); write each value out" if "anchors" in str(exc) else "is not valid YAML"
-        raise InputError(f"answers file {str(path)!r} {why}{where}") from None
+        where = f", line {line}" if line is not None else ""
+        why = "uses YAML anchors or aliases (& or *); write each value out" if "anchors" in str(exc) \
+            else f"is not valid YAML ({exc})"
+        raise InputError(f"answers file {str(path)!r}{where}: {why}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise InputError(f"answers file {str(path)!r} must be a mapping of answers")
     values = {str(key): (list(value) if isinstance(value, list) else value) for key, value in data.items()}
-    version = values.pop("version", ANSWERS_VERSION)
+    version = str(values.pop("version", ANSWERS_VERSION))
     if version != ANSWERS_VERSION:
         raise InputError(f"answers file {str(path)!r} has version {shown(version)}; this quickstart reads version "
                          f"{ANSWERS_VERSION}")

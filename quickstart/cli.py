@@ -19,24 +19,38 @@ from quickstart.settings import PIXEL_ID_ENV, TEST_EVENT_CODE_ENV, TOKEN_ENV
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+WORKFLOW = ("init", "validate", "apply", "publish", "update", "completion")
+BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell tool ends with when its reader goes away
+
+
 class QuickstartGroup(click.Group):
-    """Turns every error into one line on stderr and its exit code; never a traceback."""
+    """Turns every error into one line on stderr (JSON on stdout with --json) and its exit code;
+    never a traceback. Lists the commands in the order of the workflow."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = super().list_commands(ctx)
+        return [n for n in WORKFLOW if n in names] + [n for n in names if n not in WORKFLOW]
 
     def invoke(self, ctx: click.Context):
+        as_json = "--json" in _command_args(ctx)
         try:
             return super().invoke(ctx)
         except QuickstartError as exc:
-            click.echo(f"error: {exc.message}", err=True)
-            raise click.exceptions.Exit(int(exc.exit_code)) from None
-        except (KeyboardInterrupt, click.exceptions.Abort):
-            click.echo("\ninterrupted; nothing was written", err=True)
-            raise click.exceptions.Exit(int(ExitCode.INTERRUPTED)) from None
-        except (click.exceptions.Exit, click.ClickException):
+            _fail(exc.message, int(exc.exit_code), type(exc).__name__, as_json)
+        except (KeyboardInterrupt, click.exceptions.Abort, EOFError):
+            click.echo("", err=True)
+            _fail("interrupted; nothing was written", int(ExitCode.INTERRUPTED), "Interrupted", as_json)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+        except click.exceptions.Exit:
             raise
+        except click.ClickException as exc:
+            if not as_json:
+                raise
+            _fail(exc.format_message(), exc.exit_code, type(exc).__name__, as_json)
         except OSError as exc:  # disk full, permissions, a file where a folder should be
             where = f": {exc.filename}" if exc.filename else ""
-            click.echo(f"error: {exc.strerror or type(exc).__name__}{where}", err=True)
-            raise click.exceptions.Exit(int(ExitCode.ERROR)) from None
+            _fail(f"{exc.strerror or type(exc).__name__}{where}", int(ExitCode.ERROR), "OSError", as_json)
         except Exception as exc:
             if os.environ.get("QUICKSTART_DEBUG"):
                 # The whole traceback, for a bug report, with every secret redacted from it.
@@ -47,14 +61,57 @@ class QuickstartGroup(click.Group):
                 text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
                 click.echo(redact(text, known_secrets()), err=True, nl=False)
                 raise click.exceptions.Exit(int(ExitCode.ERROR)) from None
-            # The message of an unexpected error may hold anything (even a token): name the type only.
-            click.echo(f"error: unexpected {type(exc).__name__}; rerun with QUICKSTART_DEBUG=1 for details", err=True)
-            raise click.exceptions.Exit(int(ExitCode.ERROR)) from None
+            # The message of an unexpected error may hold anything (even a token): name the type
+            # and where it happened only.
+            _fail(f"unexpected {type(exc).__name__} in {_where(exc)}; rerun with QUICKSTART_DEBUG=1 for details",
+                  int(ExitCode.ERROR), type(exc).__name__, as_json)
+
+
+def _command_args(ctx: click.Context) -> list[str]:
+    """The words after `quickstart` (the command and its arguments), before they are parsed."""
+    import warnings
+
+    with warnings.catch_warnings():  # click 8.2 renamed the list; both spellings hold the same words
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return [*ctx.protected_args, *ctx.args]
+
+
+def _fail(message: str, code: int, kind: str, as_json: bool) -> None:
+    if as_json:
+        import json
+
+        click.echo(json.dumps({"error": {"type": kind, "message": message}, "exit_code": code}, indent=2))
+    else:
+        click.echo(f"error: {message}", err=True)
+    raise click.exceptions.Exit(code) from None
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost quickstart module the error passed through (never its message)."""
+    import traceback
+
+    modules = [frame.filename for frame in traceback.extract_tb(exc.__traceback__)]
+    ours = [name for name in modules if f"{os.sep}quickstart{os.sep}" in name]
+    path = (ours or modules or ["?"])[-1]
+    if f"{os.sep}quickstart{os.sep}" in path:
+        path = "quickstart" + path.rsplit(f"{os.sep}quickstart", 1)[1]
+    return path.removesuffix(".py").replace(os.sep, ".")
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader of stdout went away (`quickstart ... | head -1`): stop quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    raise click.exceptions.Exit(BROKEN_PIPE)
 
 
 @click.group(cls=QuickstartGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="quickstart")
-def cli() -> None:
+@click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR set, or output to a pipe).")
+def cli(no_color: bool) -> None:
     """Set up Meta Pixel + Meta Conversions API through Adobe Experience Platform.
 
     \b
@@ -63,20 +120,42 @@ def cli() -> None:
       quickstart apply example.com       # create it all in Adobe through the Reactor API
       quickstart validate example.com --site https://example.com   # the live page, in a browser
 
-    Each command has its own --help with examples.
+    FOLDER defaults to the current folder when it holds a quickstart.yaml. Each command has its
+    own --help with examples; `quickstart completion bash|zsh|fish` prints a completion script.
     """
+    if no_color:
+        os.environ["NO_COLOR"] = "1"
 
 
 # ---------------------------------------------------------------------------------------------
 # Shared options (defined once, reused by decorator)
 
-def _answer_options(func):
-    """The flags for every answer of DESIGN §2 (init and update share them)."""
+def _complete_events(ctx: click.Context, param: click.Parameter, incomplete: str) -> list:
+    """Shell completion of event names; for --events, of the last name after a comma."""
+    from click.shell_completion import CompletionItem
+
+    from quickstart.catalog import EVENT_NAMES
+
+    done, _, last = incomplete.rpartition(",")
+    prefix = done + "," if done else ""
+    return [CompletionItem(prefix + name) for name in EVENT_NAMES if name.lower().startswith(last.lower())]
+
+
+def _answer_options(func=None, *, from_environment: bool = True):
+    """The flags for every answer of DESIGN §2 (init and update share them). Environment
+    variables are defaults for `init` only: `update` changes only what a flag says."""
+    if func is None:
+        return lambda f: _answer_options(f, from_environment=from_environment)
+
+    def env(name: str) -> dict:
+        return {"envvar": name, "show_envvar": True} if from_environment else {}
+
     options = [
-        click.option("--pixel-id", envvar=PIXEL_ID_ENV, show_envvar=True, help="Meta Pixel (dataset) ID, digits only."),
+        click.option("--pixel-id", **env(PIXEL_ID_ENV), help="Meta Pixel (dataset) ID, digits only."),
         click.option("--data-layer-path", help="Where the site puts event data. [default: window.dataLayer.meta]"),
-        click.option("--events", help="Comma-separated Meta events, e.g. PageView,AddToCart,Purchase. [default: all 18]"),
-        click.option("--test-event-code", envvar=TEST_EVENT_CODE_ENV, show_envvar=True, help="Code from Events Manager > Test Events (letters and digits)."),
+        click.option("--events", shell_complete=_complete_events,
+                     help="Comma-separated Meta events, e.g. PageView,AddToCart,Purchase. [default: all 18]"),
+        click.option("--test-event-code", **env(TEST_EVENT_CODE_ENV), help="Code from Events Manager > Test Events (letters and digits)."),
         click.option("--ldu/--no-ldu", default=None, help="Send Meta's Limited Data Use flag with every CAPI event. [default: off]"),
         click.option("--default-country", help="ISO country code (e.g. US) for customers' national phone numbers "
                                                "without a country code; without it the browser leaves such numbers out."),
@@ -101,6 +180,29 @@ def _read_token_from_stdin() -> str:
     return token
 
 
+def _folder_argument(func):
+    """FOLDER, defaulting to the current folder (terraform, copier)."""
+    return click.argument("folder", required=False, default=".", type=click.Path(file_okay=False))(func)
+
+
+def _quickstart_folder(folder: str) -> str:
+    """``folder`` when it is a quickstart folder; else one line naming the likely one, exit 2."""
+    from quickstart.settings import ANSWERS_FILE
+
+    path = Path(folder)
+    if (path / ANSWERS_FILE).is_file():
+        return folder
+    shown = f"'{folder}'"
+    if not path.exists():
+        raise InputError(f"{shown} does not exist")
+    if not path.is_dir():
+        raise InputError(f"{shown} is not a folder")
+    candidates = sorted(child.name for child in path.iterdir() if (child / ANSWERS_FILE).is_file()) if path.is_dir() else []
+    hint = f"; did you mean {os.path.join(folder, candidates[0]) if folder != '.' else './' + candidates[0]}?" if candidates else \
+        "; create one with `quickstart init DOMAIN`"
+    raise InputError(f"{shown} is not a quickstart folder (no {ANSWERS_FILE}){hint}")
+
+
 def _interactive() -> bool:
     # QUICKSTART_FORCE_TTY lets tests drive the wizard through prompt_toolkit's pipe input.
     if os.environ.get("QUICKSTART_FORCE_TTY") == "1":
@@ -112,7 +214,7 @@ def _interactive() -> bool:
 # init / update
 
 
-@cli.command()
+@cli.command(short_help="Write the folder with every artifact for DOMAIN (asks what is missing).")
 @click.argument("domain", required=False)
 @_answer_options
 @click.option("-o", "--output", type=click.Path(file_okay=False), help="Output folder. [default: ./<domain>]")
@@ -120,14 +222,20 @@ def _interactive() -> bool:
 @click.option("-y", "--yes", is_flag=True, help="Accept defaults; never prompt.")
 @click.option("--token-stdin", is_flag=True, help="Read the CAPI access token from stdin.")
 @click.option("--store-token", is_flag=True, help="Store the token in <folder>/.env (mode 0600, gitignored).")
-@click.option("--force", is_flag=True, help="Overwrite files you edited (a backup goes to .quickstart/backup/).")
+@click.option("--force", is_flag=True, help="Overwrite files you edited instead of merging (a backup goes to .quickstart/backup/).")
+@click.option("--dry-run", is_flag=True, help="Show the files it would write; write nothing (exit 5 if something would change).")
+@click.option("--diff", "show_diff", is_flag=True, help="Show a unified diff of every file that changes.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--validate", "run_validation", is_flag=True, help="Fire the test events at Meta when done (needs token and test event code).")
-def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, default_country, datastream_id, output, answers_file, yes, token_stdin, store_token, force, run_validation):
+def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, default_country, datastream_id, output,
+         answers_file, yes, token_stdin, store_token, force, dry_run, show_diff, as_json, run_validation):
     """Write the folder with every artifact for DOMAIN.
 
     Asks for what is missing when run in a terminal; otherwise takes flags and fails with the
-    names of the missing ones. The access token is never a flag: it comes from the
-    META_CAPI_ACCESS_TOKEN environment variable, --token-stdin, or a hidden prompt.
+    names of the missing ones. On a folder made before, it starts from that folder's
+    quickstart.yaml (flags override it; the wizard offers its values). The environment
+    variables shown below are defaults for init only. The access token is never a flag: it
+    comes from META_CAPI_ACCESS_TOKEN, --token-stdin, or a hidden prompt.
 
     \b
     Examples:
@@ -136,6 +244,7 @@ def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, defaul
       quickstart init shop.example.com --pixel-id 1234567890 --events PageView,AddToCart,Purchase \\
           --test-event-code TEST12345 --data-layer-path window.digitalData.meta --yes
       echo "$TOKEN" | quickstart init example.com --pixel-id 1234567890 --token-stdin --store-token --yes
+      quickstart init example.com --dry-run --diff     # what a re-init would change
     """
     from quickstart import answers as answers_mod
     from quickstart import render
@@ -143,21 +252,29 @@ def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, defaul
     given = _flag_values(domain=domain, pixel_id=pixel_id, data_layer_path=data_layer_path, events=events,
                          test_event_code=test_event_code, ldu=ldu, default_country=default_country,
                          datastream_id=datastream_id)
-    base = answers_mod.load_answers_file(answers_file) if answers_file else {}
-    values = answers_mod.merge(base, given)
-    answers_mod.check_values(values)  # bad input: one line, exit 2, before anything is asked or written
+    answers_mod.check_values(given)  # bad input: one line, exit 2, before anything is asked or written
+    notes: list[str] = []
+    stored = _stored_answers(output or given.get("domain"))  # a folder made before: start from its answers
+    replayed = answers_mod.load_answers_file(answers_file) if answers_file else {}
+    if replayed:
+        replayed, note = answers_mod.drop_site_bound(replayed, given.get("domain") or (stored or {}).get("domain"))
+        notes += [note] if note else []
+    values = answers_mod.merge(answers_mod.merge(stored or {}, replayed), given)
+    answers_mod.check_values(values)
 
     from quickstart.redaction import clean_token
 
     token = _read_token_from_stdin() if token_stdin else clean_token(os.environ.get(TOKEN_ENV), TOKEN_ENV)
     missing = answers_mod.missing_required(values)
-    interactive = _interactive() and not token_stdin
+    interactive = _interactive() and not token_stdin and not as_json
     wizard_result = None
     if interactive and (missing or not yes):
         from quickstart import wizard
 
-        wizard_result = wizard.ask(values, ask_optional=not yes, token_known=token is not None)
-        values, token = wizard_result.values, wizard_result.token or token
+        # Asked: what neither a flag nor --answers gave; offered as defaults: what the folder holds.
+        wizard_result = wizard.ask(answers_mod.merge(replayed, given), ask_optional=not yes,
+                                   token_known=token is not None, defaults=stored or {})
+        values, token = answers_mod.merge(values, wizard_result.values), wizard_result.token or token
         store_token = store_token or wizard_result.store_token
     elif missing:
         raise answers_mod.missing_answers_error(missing)
@@ -171,40 +288,96 @@ def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, defaul
                          "Meta counts events without one as real")
     if run_validation and not token and not interactive:
         raise InputError("--validate needs the access token: set META_CAPI_ACCESS_TOKEN or use --token-stdin")
-    result = render.write_folder(target, answers, token=token if store_token else None, force=force)
-    click.echo(render.format_result(result))
-    click.echo(render.next_steps(result.folder, answers, token_known=token is not None))
+    result = render.write_folder(target, answers, token=token if store_token else None, force=force, dry_run=dry_run)
+    _show_write(result, as_json, show_diff, notes=notes,
+                next_steps=None if dry_run else render.next_steps(result.folder, answers, token_known=token is not None))
+    if dry_run:
+        raise click.exceptions.Exit(int(ExitCode.WOULD_CHANGE if result.would_change else ExitCode.OK))
 
     wants_validation = run_validation or (wizard_result is not None and wizard_result.validate_now)
     if wants_validation:
         _fire_test_events(result.folder, token)
 
 
-@cli.command()
-@click.argument("folder", type=click.Path(file_okay=False, exists=True))
-@_answer_options
-@click.option("--force", is_flag=True, help="Overwrite files you edited (a backup goes to .quickstart/backup/).")
+def _stored_answers(target: str | None) -> dict | None:
+    """The answers of the quickstart folder at ``target``, if there is one."""
+    from quickstart.settings import ANSWERS_FILE
+
+    if not target or not (Path(target) / ANSWERS_FILE).is_file():
+        return None
+    from quickstart import answers as answers_mod
+
+    return answers_mod.check_values(answers_mod.load_answers_file(Path(target) / ANSWERS_FILE))
+
+
+def _show_write(result, as_json: bool, show_diff: bool, *, notes: list[str] = (), next_steps: str | None = None) -> None:
+    """The per-file table (or JSON), the diffs, the notes; an error line and exit 1 on conflicts."""
+    from quickstart import output
+
+    if as_json:
+        import json
+
+        data = result.to_dict()
+        data["notes"] = list(notes)
+        if show_diff:
+            data["diffs"] = {f.path: f.diff for f in result.files if f.diff}
+        click.echo(json.dumps(data, indent=2))
+    else:
+        click.echo(output.format_write_result(result, colour=output.colour_enabled(), show_diff=show_diff))
+        for note in notes:
+            click.echo(f"note: {note}")
+        if next_steps and not result.conflicts:
+            click.echo(next_steps)
+    if result.conflicts and not result.dry_run:
+        from quickstart.errors import ConflictError
+
+        raise ConflictError(output.conflict_message(result))
+
+
+@cli.command(short_help="Re-render FOLDER from its quickstart.yaml, merging your edits.")
+@_folder_argument
+@_answer_options(from_environment=False)
+@click.option("--token-stdin", is_flag=True, help="Read the CAPI access token from stdin (with --store-token).")
+@click.option("--store-token", is_flag=True, help="Store the token (META_CAPI_ACCESS_TOKEN or --token-stdin) in FOLDER/.env, mode 0600.")
+@click.option("--force", is_flag=True, help="Overwrite files you edited instead of merging (a backup goes to .quickstart/backup/).")
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing (exit 5 if something would).")
-def update(folder, pixel_id, data_layer_path, events, test_event_code, ldu, default_country, datastream_id, force, dry_run):
+@click.option("--diff", "show_diff", is_flag=True, help="Show a unified diff of every file that changes (also with --dry-run).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def update(folder, pixel_id, data_layer_path, events, test_event_code, ldu, default_country, datastream_id,
+           token_stdin, store_token, force, dry_run, show_diff, as_json):
     """Re-render FOLDER from its quickstart.yaml, with a status per file.
 
     Change an answer by editing quickstart.yaml or with a flag (the flag is saved into
-    quickstart.yaml, keeping its comments). A file you edited by hand is a conflict and is
-    left alone unless you pass --force.
+    quickstart.yaml, keeping its comments); environment variables change nothing here. Every
+    file is written that can be: a file you edited is merged with the new render three ways
+    (merged), keeps your edit when the render did not change it (kept), and gets conflict
+    markers only where you and the render changed the same lines (conflict: exit 1, your copy
+    saved under .quickstart/backup/). --force overwrites your edits instead.
 
     \b
     Examples:
       quickstart update example.com
       quickstart update example.com --events PageView,Purchase,Lead
-      quickstart update example.com --dry-run
+      quickstart update --dry-run --diff                 # in the folder itself
+      echo "$TOKEN" | quickstart update example.com --store-token --token-stdin
     """
     from quickstart import answers as answers_mod
     from quickstart import render
 
+    folder = _quickstart_folder(folder)
     given = _flag_values(pixel_id=pixel_id, data_layer_path=data_layer_path, events=events,
                          test_event_code=test_event_code, ldu=ldu, default_country=default_country,
                          datastream_id=datastream_id)
     answers_mod.check_values(given)
+    token = None
+    if store_token:
+        from quickstart.redaction import clean_token
+
+        token = _read_token_from_stdin() if token_stdin else clean_token(os.environ.get(TOKEN_ENV), TOKEN_ENV)
+        if not token:
+            raise InputError("--store-token needs a token: set META_CAPI_ACCESS_TOKEN or use --token-stdin")
+    elif token_stdin:
+        raise InputError("--token-stdin is for --store-token")
     base = answers_mod.load_answers_file(os.path.join(folder, "quickstart.yaml"))
     values = answers_mod.merge(base, given)
     answers_mod.check_values(values)
@@ -212,8 +385,8 @@ def update(folder, pixel_id, data_layer_path, events, test_event_code, ldu, defa
     if missing:
         raise answers_mod.missing_answers_error(missing)
     answers = answers_mod.Answers.from_values(values)
-    result = render.write_folder(folder, answers, force=force, dry_run=dry_run)
-    click.echo(render.format_result(result))
+    result = render.write_folder(folder, answers, token=token, force=force, dry_run=dry_run)
+    _show_write(result, as_json, show_diff)
     if dry_run and result.would_change:
         raise click.exceptions.Exit(int(ExitCode.WOULD_CHANGE))
 
@@ -227,10 +400,10 @@ def _fire_test_events(folder: str, token: str | None) -> None:
 # validate
 
 
-@cli.command()
-@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+@cli.command(short_help="Check FOLDER, then send its test events to Meta (or check a live page).")
+@_folder_argument
 @click.option("--site", metavar="URL", help="Check the live page in headless Chromium (needs quickstart[browser]).")
-@click.option("--event", "site_events", multiple=True, metavar="NAME", help="Only this event's test event (repeatable). With --site: fill sample data and fire it on the page; on a live site that sends a real sample event to Meta unless the folder has a test event code.")
+@click.option("--event", "site_events", multiple=True, metavar="NAME", shell_complete=_complete_events, help="Only this event's test event (repeatable). With --site: fill sample data and fire it on the page; on a live site that sends a real sample event to Meta unless the folder has a test event code.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--dry-run", is_flag=True, help="Print the exact requests (token masked); send nothing.")
 @click.option("--static-only", is_flag=True, help="Only check the files; no test events, no network.")
@@ -253,6 +426,7 @@ def validate(folder, site, site_events, as_json, dry_run, static_only, allow_liv
       quickstart validate example.com --dry-run --json
       quickstart validate example.com --site https://example.com --event Purchase
     """
+    folder = _quickstart_folder(folder)
     if site:
         from quickstart import site as site_mod
 
@@ -298,8 +472,8 @@ def _run_validate(folder: str, *, token: str | None = None, as_json: bool = Fals
 # apply
 
 
-@cli.command()
-@click.argument("folder", type=click.Path(file_okay=False, exists=True))
+@cli.command(short_help="Make Adobe match FOLDER: plan, ask, then carry out exactly that plan.")
+@_folder_argument
 @click.option("--plan", "--dry-run", "plan", is_flag=True,
               help="Show what would change, with old -> new values; change nothing (exit 0: nothing to do, 5: changes).")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="With --plan: save the plan to FILE for --plan-file.")
@@ -352,6 +526,7 @@ def apply(folder, plan, out_file, plan_file, yes, datastream_id, create_datastre
     from quickstart.adobe.apply import Apply
     from quickstart.adobe.planner import Plan
 
+    folder = _quickstart_folder(folder)
     if out_file and not plan:
         raise InputError("--out saves a plan: use it with --plan")
     if plan_file and plan:
@@ -405,6 +580,27 @@ def _confirm(plan, folder: str, yes: bool) -> None:
     if not click.confirm(f"Apply these changes ({counts['add']} to add, {counts['change']} to change, "
                          f"{counts['remove'] + counts['delete']} to remove)?", default=False, err=True):
         raise QuickstartError("apply cancelled; nothing was changed")
+
+
+# ---------------------------------------------------------------------------------------------
+# completion
+
+
+@cli.command(short_help="Print the shell completion script for bash, zsh or fish.")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell):
+    """Print the completion script for SHELL: commands, options, event names, folders.
+
+    \b
+    Examples:
+      eval "$(quickstart completion bash)"                    # in ~/.bashrc
+      eval "$(quickstart completion zsh)"                     # in ~/.zshrc
+      quickstart completion fish > ~/.config/fish/completions/quickstart.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    completer = get_completion_class(shell)(cli, {}, "quickstart", "_QUICKSTART_COMPLETE")
+    click.echo(completer.source())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -43,9 +43,9 @@ class MissingAnswersError(InputError):
 
 
 class ConflictError(QuickstartError):
-    """A file the user edited would be overwritten; rerun with --force to allow it."""
+    """Files the user edited could not be merged with the new render (the rest was written)."""
 
-    exit_code = ExitCode.USAGE
+    exit_code = ExitCode.ERROR
 
 
 class ChecksFailedError(QuickstartError):

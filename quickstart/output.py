@@ -33,6 +33,47 @@ def _paint(text: str, code: str, colour: bool) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# init and update: a row per file
+
+STATUS_COLOURS = {"create": "32", "update": "33", "merged": "36", "conflict": "1;31", "overwrite": "31", "kept": "35"}
+
+
+def format_write_result(result: Any, *, colour: bool = False, show_diff: bool = False) -> str:
+    verb = "would write" if result.dry_run else "wrote"
+    changing = [f for f in result.files if f.status not in ("identical", "kept")]
+    if not changing:
+        kept = [f.path for f in result.files if f.status == "kept"]
+        return f"nothing changed in {result.folder}/: every file is identical" + (
+            f" (your edits kept in {', '.join(kept)})" if kept else "")
+    lines = [f"{verb} {result.folder}/"]
+    width = max(len(f.status) for f in result.files)
+    for item in result.files:
+        status = f"{item.status:<{width}}"
+        if item.status in STATUS_COLOURS:
+            status = _paint(status, STATUS_COLOURS[item.status], colour)
+        lines.append(f"  {status}  {item.path}" + (f"  ({item.note})" if item.note else ""))
+    if result.backup_dir is not None:
+        lines.append(f"your edited copies were saved in {result.backup_dir}/")
+    if show_diff:
+        for item in changing:
+            if item.diff:
+                lines += ["", item.diff.rstrip("\n")]
+    return "\n".join(lines)
+
+
+def conflict_message(result: Any) -> str:
+    marked = [f.path for f in result.conflicts if "markers" in f.note]
+    unmerged = [f.path for f in result.conflicts if "markers" not in f.note]
+    parts = []
+    if marked:
+        parts.append(f"resolve the conflict markers (<<<<<<<) in {', '.join(marked)}")
+    if unmerged:
+        parts.append(f"{', '.join(unmerged)} could not be merged (edited, no earlier render): move your change into "
+                     "quickstart.yaml, or --force to overwrite (with a backup)")
+    return "; ".join(parts) + "; every other file was written"
+
+
+# ---------------------------------------------------------------------------------------------
 # apply
 
 

@@ -2,9 +2,13 @@
 
 A new folder is rendered into a temporary sibling and renamed into place. An existing folder
 is updated file by file: ``.quickstart/manifest.json`` remembers the hash of every file as we
-last wrote it, so a file whose content differs from that hash was edited by the user and is a
-*conflict*; conflicts stop the run before anything is written, unless ``force``, and then the
-user's copy goes to ``.quickstart/backup/<time>/`` first.
+last wrote it, and ``.quickstart/base/`` keeps that last render, so a file the user edited is
+merged three ways (their edit + the new render, as ``copier update`` and ``git merge-file`` do):
+a clean merge is written (``merged``); where both changed the same lines the file gets conflict
+markers and the user's copy goes to ``.quickstart/backup/<time>/`` first (``conflict``); an
+edit the new render does not touch stays as it is (``kept``). Every other file is written either
+way. ``force`` overwrites edits instead (with the backup). Files get the mode the umask gives;
+only ``.env`` is 0600.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from quickstart.answers import Answers, dump_answers
 from quickstart.blueprint import build_all
 from quickstart.blueprint.common import property_names
 from quickstart.blueprint.tags import site_queue_context
-from quickstart.errors import ConflictError, InputError, QuickstartError
+from quickstart.errors import InputError, QuickstartError
 from quickstart.resources import render as render_template
 from quickstart.resources import resource_dir
 from quickstart.settings import (
@@ -61,10 +65,22 @@ YAML_HEADERS = {
 }
 
 
+BASE_DIR = f"{STATE_DIR}/base"  # the last render of each generated file, for three-way merges
+CHANGING = ("create", "update", "merged", "conflict", "overwrite")
+
+
 @dataclass
 class FileStatus:
     path: str
-    status: str  # create | identical | update | conflict | overwrite | kept (a user edit left alone)
+    # create | identical | update | merged (your edit + the new render) | conflict (markers where
+    # both changed the same lines, or an edit with no earlier render to merge with) | overwrite
+    # (--force) | kept (your edit, which the new render does not touch, or apply leaving it alone)
+    status: str
+    diff: str = ""  # unified diff of what is (or would be) written
+    note: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "status": self.status, "note": self.note}
 
 
 @dataclass
@@ -76,7 +92,37 @@ class WriteResult:
 
     @property
     def would_change(self) -> bool:
-        return any(f.status != "identical" for f in self.files)
+        return any(f.status in CHANGING for f in self.files)
+
+    @property
+    def conflicts(self) -> list[FileStatus]:
+        return [f for f in self.files if f.status == "conflict"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"folder": str(self.folder), "dry_run": self.dry_run, "would_change": self.would_change,
+                "files": [f.to_dict() for f in self.files],
+                "backup_dir": str(self.backup_dir) if self.backup_dir else None}
+
+
+def unified_diff(relpath: str, old: str | None, new: str) -> str:
+    import difflib
+
+    return "".join(difflib.unified_diff((old or "").splitlines(keepends=True), new.splitlines(keepends=True),
+                                        fromfile=f"a/{relpath}" if old is not None else "/dev/null",
+                                        tofile=f"b/{relpath}"))
+
+
+def merge_three(base: str, yours: str, ours: str) -> tuple[str, bool]:
+    """``yours`` (the user's edit of ``base``) and ``ours`` (the new render) merged; True when
+    both changed the same lines (the text then holds git-style conflict markers)."""
+    import merge3
+
+    merger = merge3.Merge3(base.splitlines(keepends=True), yours.splitlines(keepends=True),
+                           ours.splitlines(keepends=True))
+    conflicted = any(region[0] == "conflict" for region in merger.merge_regions())
+    lines = merger.merge_lines(name_a="your edit", name_b="quickstart's new render",
+                               start_marker="<<<<<<<", mid_marker="=======", end_marker=">>>>>>>")
+    return "".join(lines), conflicted
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,12 +263,23 @@ def _unchanged(folder: Path, answers: Answers, state: dict[str, Any], dry_run: b
     return WriteResult(folder, [FileStatus(relpath, "identical") for relpath in sorted(expected)], dry_run=dry_run)
 
 
+@functools.lru_cache(maxsize=1)
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+def file_mode() -> int:
+    """The mode a plain ``open()`` would give a new file (mkstemp's is 0600)."""
+    return 0o666 & ~_umask()
+
+
 def atomic_write(path: Path, text: str, mode: int | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        if mode is not None:
-            os.fchmod(fd, mode)
+        os.fchmod(fd, file_mode() if mode is None else mode)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
         os.replace(tmp, path)
@@ -253,8 +310,7 @@ def _write_all(folder: Path, writes: dict[str, tuple[str, int | None]]) -> list[
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
             staged.append((relpath, tmp, path))
-            if mode is not None:
-                os.fchmod(fd, mode)
+            os.fchmod(fd, file_mode() if mode is None else mode)
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
                 handle.write(text)
     except BaseException:
@@ -310,6 +366,12 @@ def write_folder(target: str | Path, answers: Answers, *, token: str | None = No
     files = render_files(answers, folder.name, state)
     if not folder.exists() or not any(folder.iterdir()):
         return _write_new(folder, answers, files, token, dry_run, key)
+    if not (folder / MANIFEST_FILE).exists() and not force:
+        foreign = [relpath for relpath in [*files, ANSWERS_FILE] if (folder / relpath).exists()
+                   and read_text_or_none(folder / relpath) != files.get(relpath)]
+        if foreign:
+            raise InputError(f"{folder} holds files quickstart did not write ({', '.join(sorted(foreign)[:3])}); "
+                             "nothing was written: choose another folder with -o, or move them away")
     return _write_existing(folder, answers, files, token, force, dry_run, keep_conflicts, key)
 
 
@@ -318,7 +380,10 @@ def _write_new(folder: Path, answers: Answers, files: dict[str, str], token: str
     everything = dict(files)
     everything[ANSWERS_FILE] = dump_answers(answers)
     everything[".gitignore"] = _gitignore(None)
-    result = WriteResult(folder, [FileStatus(p, "create") for p in sorted(everything)], dry_run=dry_run)
+    result = WriteResult(folder, [FileStatus(p, "create", unified_diff(p, None, everything[p])) for p in sorted(everything)],
+                         dry_run=dry_run)
+    if token:
+        result.files.append(FileStatus(ENV_FILE, "create", note="the token, mode 0600"))
     if dry_run:
         return result
     parent = folder.resolve().parent
@@ -330,9 +395,10 @@ def _write_new(folder: Path, answers: Answers, files: dict[str, str], token: str
         if token:
             atomic_write(staging / ENV_FILE, _env_text(None, token), mode=0o600)
         (staging / STATE_DIR).mkdir(exist_ok=True)
+        _save_bases(staging, files)
         _save_manifest(staging, {relpath: content_hash(text) for relpath, text in files.items()}, key,
                        {ANSWERS_FILE: everything[ANSWERS_FILE], ".gitignore": everything[".gitignore"]})
-        os.chmod(staging, 0o755)
+        os.chmod(staging, 0o777 & ~_umask())
         if folder.exists():  # an empty folder: rename over it
             folder.rmdir()
         try:
@@ -347,72 +413,89 @@ def _write_new(folder: Path, answers: Answers, files: dict[str, str], token: str
     return result
 
 
+def _save_bases(folder: Path, files: dict[str, str]) -> None:
+    for relpath, text in files.items():
+        atomic_write(folder / BASE_DIR / relpath, text)
+
+
+def _classify(folder: Path, relpath: str, current: str | None, new: str, recorded: str | None, force: bool,
+              keep_conflicts: bool) -> tuple[str, str | None, str]:
+    """(status, the text to write or None, a note) for one generated file."""
+    if current is None:
+        return "create", new, ""
+    if current == new:
+        return "identical", None, ""
+    if recorded == content_hash(current):
+        return "update", new, ""  # ours, unedited: safe to replace
+    if force:
+        return "overwrite", new, "your copy is in the backup"
+    base = read_text_or_none(_inside(folder, f"{BASE_DIR}/{relpath}"))
+    if base is None or base == "\0binary":
+        if keep_conflicts:
+            return "kept", None, "your edit"
+        return "conflict", None, "edited, with no earlier render to merge with: --force overwrites it (with a backup)"
+    if base == new:
+        return "kept", None, "your edit; the new render does not change this file"
+    merged, conflicted = merge_three(base, current, new)
+    if not conflicted:
+        return "merged", merged, "your edit + the new render"
+    if keep_conflicts:
+        return "kept", None, "your edit"
+    return "conflict", merged, "conflict markers where you and the new render changed the same lines; your copy is in the backup"
+
+
 def _write_existing(folder: Path, answers: Answers, files: dict[str, str], token: str | None, force: bool,
                     dry_run: bool, keep_conflicts: bool, key: str) -> WriteResult:
     hashes = load_manifest(folder)
     result = WriteResult(folder, dry_run=dry_run)
-    plan: dict[str, str] = {}
-    conflicts = []
+    writes: dict[str, tuple[str, int | None]] = {}
+    backups: list[str] = []
     for relpath in sorted(files):
         new = files[relpath]
         current = read_text_or_none(folder / relpath)
-        if current is None:
-            status = "create"
-        elif current == new:
-            status = "identical"
-        elif hashes.get(relpath) == content_hash(current):
-            status = "update"  # ours, unedited: safe to replace
-        elif keep_conflicts and not force:
-            status = "kept"
-        else:
-            status = "overwrite" if force else "conflict"
-            conflicts.append(relpath)
-        result.files.append(FileStatus(relpath, status))
-        if status in ("create", "update", "overwrite"):
-            plan[relpath] = new
+        status, text, note = _classify(folder, relpath, current, new, hashes.get(relpath), force, keep_conflicts)
+        result.files.append(FileStatus(relpath, status, unified_diff(relpath, current, text) if text is not None else "",
+                                       note))
+        if text is not None:
+            writes[relpath] = (text, None)
+        if status == "overwrite" or (status == "conflict" and text is not None):
+            backups.append(relpath)
 
     # The answers file and .gitignore are merged, never conflicts: comments and user lines survive.
-    answers_text = read_text_or_none(folder / ANSWERS_FILE)
-    new_answers = dump_answers(answers, answers_text)
-    result.files.append(FileStatus(ANSWERS_FILE, "identical" if answers_text == new_answers else
-                                   ("create" if answers_text is None else "update")))
-    gitignore_text = read_text_or_none(folder / ".gitignore")
-    new_gitignore = _gitignore(gitignore_text)
-    result.files.append(FileStatus(".gitignore", "identical" if gitignore_text == new_gitignore else
-                                   ("create" if gitignore_text is None else "update")))
+    for relpath, make in ((ANSWERS_FILE, lambda old: dump_answers(answers, old)), (".gitignore", _gitignore)):
+        old = read_text_or_none(folder / relpath)
+        new = make(old)
+        status = "identical" if old == new else ("create" if old is None else "update")
+        result.files.append(FileStatus(relpath, status, unified_diff(relpath, old, new) if status != "identical" else ""))
+        if status != "identical":
+            writes[relpath] = (new, None)
+    if token:
+        old_env = read_text_or_none(folder / ENV_FILE)
+        writes[ENV_FILE] = (_env_text(old_env, token), 0o600)
+        result.files.append(FileStatus(ENV_FILE, "create" if old_env is None else "update", note="the token, mode 0600"))
     result.files.sort(key=lambda f: f.path)
-
-    if conflicts and not force:
-        listed = ", ".join(conflicts)
-        raise ConflictError(f"you edited {listed}; nothing was written. Rerun with --force to overwrite "
-                            f"(your copies go to {STATE_DIR}/backup/), or move your changes into {ANSWERS_FILE}")
     if dry_run:
         return result
 
-    writes: dict[str, tuple[str, int | None]] = {relpath: (text, None) for relpath, text in plan.items()}
-    if answers_text != new_answers:
-        writes[ANSWERS_FILE] = (new_answers, None)
-    if gitignore_text != new_gitignore:
-        writes[".gitignore"] = (new_gitignore, None)
-    if token:
-        writes[ENV_FILE] = (_env_text(read_text_or_none(folder / ENV_FILE), token), 0o600)
-    if conflicts:
+    if backups:
         result.backup_dir = _new_backup_dir(folder)
-        for relpath in conflicts:
+        for relpath in backups:
             destination = result.backup_dir / relpath
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(folder / relpath, destination)
-    written = _write_all(folder, writes)
-    for relpath in written:
-        if relpath in files:
-            hashes[relpath] = content_hash(files[relpath])
-    for relpath in files:
-        if (folder / relpath).exists() and relpath not in hashes:
-            hashes[relpath] = content_hash(files[relpath])
+    _write_all(folder, writes)
+    statuses = {f.path: f.status for f in result.files}
+    rendered = {relpath: text for relpath, text in files.items() if statuses[relpath] not in ("kept", "conflict")
+                or relpath in writes}
+    for relpath, text in rendered.items():
+        hashes[relpath] = content_hash(text)  # what we rendered: a merged file still differs, so stays the user's
     (folder / STATE_DIR).mkdir(exist_ok=True)
-    # A file the user edited and kept is not what this key renders: no answering from the manifest.
-    _save_manifest(folder, hashes, "" if any(f.status == "kept" for f in result.files) else key,
-                   {ANSWERS_FILE: new_answers, ".gitignore": new_gitignore})
+    _save_bases(folder, rendered)
+    # A file the user edited is not what this key renders: no answering from the manifest.
+    edited = any(f.status in ("kept", "merged", "conflict") for f in result.files)
+    kept = {relpath: writes.get(relpath, (read_text_or_none(folder / relpath) or "", None))[0]
+            for relpath in (ANSWERS_FILE, ".gitignore")}
+    _save_manifest(folder, hashes, "" if edited else key, kept)
     return result
 
 

@@ -113,7 +113,12 @@ def _validate(descriptor: str, settings: Any, platform: str) -> list[str]:
     except ValueError:
         return [f"{descriptor!r} is not a delegate descriptor id (package::kind::name)"]
     if schema is None:
-        return [f"unknown delegate {descriptor!r} for platform {platform}"]
+        from quickstart.suggest import did_you_mean
+
+        known = [f"{name}::extensionConfiguration::config" for (name, plat) in manifests() if plat == platform]
+        known += [f"{name}::{kind}::{item.get('name')}" for (name, plat), manifest in manifests().items() if plat == platform
+                  for kind in ("events", "conditions", "actions", "dataElements") for item in manifest.get(kind) or []]
+        return [f"unknown delegate {descriptor!r} for platform {platform}{did_you_mean(descriptor, known)}"]
     validator = jsonschema.Draft4Validator(schema)
     return [
         f"{'/'.join(str(p) for p in error.absolute_path) or '(settings)'}: {error.message}"

@@ -327,7 +327,7 @@ def _load_yaml(path: Path, findings: list[Finding]) -> dict[str, Any] | None:
     except YAMLError as exc:
         line = error_line(exc)
         where = f" (line {line})" if line is not None else ""
-        findings.append(Finding(path.name, None, f"not valid YAML{where}"))
+        findings.append(Finding(path.name, None, f"not valid YAML{where}: {exc}"))
         return None
     except (OSError, UnicodeDecodeError) as exc:
         findings.append(Finding(path.name, None, f"cannot be read ({type(exc).__name__})"))

@@ -48,25 +48,39 @@ def _live_validator(key: str) -> Callable[[Any], bool | str]:
     return validate
 
 
-def answer_questions(values: dict[str, Any], ask_optional: bool) -> list[Question]:
+def answer_questions(values: dict[str, Any], ask_optional: bool,
+                     defaults: dict[str, Any] | None = None) -> list[Question]:
+    """The questions for what ``values`` lacks; ``defaults`` (a folder's stored answers) are
+    offered as each question's default. Required answers a default covers are asked only with
+    ``ask_optional`` (a full run of the wizard), so `--yes` keeps them."""
+    defaults = {key: value for key, value in (defaults or {}).items() if value is not None}
+
+    def default(key: str, builtin: Any) -> Any:
+        return defaults.get(key, builtin)
+
     questions = []
-    if not values.get("domain"):
-        questions.append(Question("domain", "text", "Website domain (hostname, e.g. example.com):"))
-    if not values.get("pixel_id"):
-        questions.append(Question("pixel_id", "text", "Meta Pixel ID:",
-                                  instruction="Events Manager > Data sources > your pixel; digits only"))
+    for key, kind, message, instruction in (
+            ("domain", "text", "Website domain (hostname, e.g. example.com):", None),
+            ("pixel_id", "text", "Meta Pixel ID:", "Events Manager > Data sources > your pixel; digits only")):
+        if not values.get(key) and (ask_optional or key not in defaults):
+            questions.append(Question(key, kind, message, default(key, None), instruction=instruction))
     if ask_optional:
         if "data_layer_path" not in values:
-            questions.append(Question("data_layer_path", "text", "Data layer path:", DEFAULT_DATA_LAYER_PATH))
+            questions.append(Question("data_layer_path", "text", "Data layer path:",
+                                      default("data_layer_path", DEFAULT_DATA_LAYER_PATH)))
         if "events" not in values:
-            questions.append(Question("events", "checkbox", "Meta events to set up:", list(catalog.EVENT_NAMES)))
+            questions.append(Question("events", "checkbox", "Meta events to set up:",
+                                      list(default("events", catalog.EVENT_NAMES))))
         if "test_event_code" not in values:
-            questions.append(Question("test_event_code", "text", "Test event code (optional, Events Manager > Test Events):", ""))
+            questions.append(Question("test_event_code", "text", "Test event code (optional, Events Manager > Test Events):",
+                                      default("test_event_code", "")))
         if "ldu" not in values:
-            questions.append(Question("ldu", "confirm", "Send Meta's Limited Data Use flag (US state privacy laws)?", False))
+            questions.append(Question("ldu", "confirm", "Send Meta's Limited Data Use flag (US state privacy laws)?",
+                                      default("ldu", False)))
         if "default_country" not in values:
             questions.append(Question("default_country", "text",
-                                      "Country of customers' national phone numbers (ISO code, e.g. US; empty: none):", ""))
+                                      "Country of customers' national phone numbers (ISO code, e.g. US; empty: none):",
+                                      default("default_country", "")))
     return questions
 
 
@@ -85,10 +99,12 @@ def _prompt(question: Question):
                             validate=_live_validator(question.key))
 
 
-def ask(values: dict[str, Any], *, ask_optional: bool, token_known: bool) -> WizardResult:
-    """Ask what is missing; return the completed values, and the token if one was typed."""
+def ask(values: dict[str, Any], *, ask_optional: bool, token_known: bool,
+        defaults: dict[str, Any] | None = None) -> WizardResult:
+    """Ask what is missing (offering ``defaults``); return the completed values, and the token
+    if one was typed."""
     values = dict(values)
-    for question in answer_questions(values, ask_optional):
+    for question in answer_questions(values, ask_optional, defaults):
         reply = _prompt(question).unsafe_ask()
         values[question.key] = answers_mod.VALIDATORS[question.key](reply)
 

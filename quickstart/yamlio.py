@@ -201,7 +201,9 @@ def load_document(text: str, *, allow_aliases: bool = True, numbers_as_text: boo
         return yaml.load(text, Loader=_loader(numbers_as_text))  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise YAMLError(str(exc).splitlines()[0] if str(exc) else "not valid YAML",
+        # The parser's own words: "while scanning a quoted scalar: found unexpected end of stream".
+        said = "; ".join(str(part) for part in (getattr(exc, "context", None), getattr(exc, "problem", None)) if part)
+        raise YAMLError(said or (str(exc).splitlines()[0] if str(exc) else "not valid YAML"),
                         mark.line + 1 if mark is not None else None) from None
 
 

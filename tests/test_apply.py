@@ -446,7 +446,7 @@ def test_a_head_snippet_the_user_edited_gets_the_url_and_stays_theirs(make_folde
     assert "<!-- ours: keep this line -->" in text and json.loads(
         (folder / ".quickstart" / "state.json").read_text())["embed_url"] in text
     update = CliRunner().invoke(cli, ["update", str(folder), "--dry-run"])
-    assert update.exit_code == 2 and "snippets/head.html" in update.output  # still a user edit, never overwritten
+    assert update.exit_code == 0 and "your edits kept in snippets/head.html" in update.output  # merged, still theirs
 
 
 @pytest.mark.parametrize("edit, words", [

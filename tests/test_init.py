@@ -14,9 +14,11 @@ from quickstart import catalog
 from quickstart.cli import cli
 from tests.conftest import TOKEN, run_init
 
+RENDERED = {"tags.yaml", "event-forwarding.yaml", "datastream.yaml", "snippets/head.html", "snippets/data-layer.js",
+            "snippets/metaConversion.d.ts", "README.md"}
 EXPECTED_FILES = {
-    "quickstart.yaml", "tags.yaml", "event-forwarding.yaml", "datastream.yaml", "snippets/head.html",
-    "snippets/data-layer.js", "snippets/metaConversion.d.ts", "README.md", ".gitignore", ".quickstart/manifest.json",
+    "quickstart.yaml", *RENDERED, ".gitignore", ".quickstart/manifest.json",
+    *(f".quickstart/base/{name}" for name in RENDERED),  # the last render, for three-way merges
 }
 
 
@@ -145,27 +147,74 @@ def test_rerun_is_identical(generated, runner):
     assert files_in(generated) == before
 
 
-def test_user_edit_is_never_overwritten_without_force(generated, runner):
+def test_an_edited_file_is_merged_three_ways_and_the_rest_is_written(generated, runner):
     readme = generated / "README.md"
     readme.write_text(readme.read_text() + "\nOur own notes.\n")
-    before = files_in(generated)
     result = runner.invoke(cli, ["update", str(generated), "--pixel-id", "555"])
-    assert result.exit_code == 2 and "README.md" in result.output and "--force" in result.output
-    assert files_in(generated) == before  # nothing written, not even the unedited files
-
-    result = runner.invoke(cli, ["update", str(generated), "--pixel-id", "555", "--force"])
     assert result.exit_code == 0, result.output
-    assert "Our own notes." not in readme.read_text() and "555" in readme.read_text()
+    assert re.search(r"merged +README\.md", result.output) and re.search(r"update +tags\.yaml", result.output)
+    text = readme.read_text()
+    assert "Our own notes." in text and "555" in text and "1234567890" not in text  # your edit + the new render
+    assert 'pixelId: "555"' in (generated / "tags.yaml").read_text()
+    again = runner.invoke(cli, ["update", str(generated)])
+    assert again.exit_code == 0 and "nothing changed" in again.output and "your edits kept in README.md" in again.output
+    assert "Our own notes." in readme.read_text()
+
+    result = runner.invoke(cli, ["update", str(generated), "--pixel-id", "777", "--force"])
+    assert result.exit_code == 0, result.output
+    assert "Our own notes." not in readme.read_text() and "777" in readme.read_text()
     backups = list((generated / ".quickstart" / "backup").rglob("README.md"))
     assert len(backups) == 1 and "Our own notes." in backups[0].read_text()
 
 
-def test_init_over_existing_folder_respects_edits(generated, runner):
+def test_both_changing_the_same_lines_gets_conflict_markers_and_a_backup(generated, runner):
     tags = generated / "tags.yaml"
-    tags.write_text(tags.read_text() + "# mine\n")
-    result = run_init(runner, generated, "example.com", "--pixel-id", "1", "--yes")
-    assert result.exit_code == 2 and "tags.yaml" in result.output
-    assert tags.read_text().endswith("# mine\n")
+    tags.write_text(tags.read_text().replace('pixelId: "1234567890"', 'pixelId: "1111111111"  # ours'))
+    head = generated / "snippets" / "head.html"
+    head_before = head.read_text()
+    result = runner.invoke(cli, ["update", str(generated), "--pixel-id", "555"])
+    assert result.exit_code == 1, result.output
+    assert re.search(r"conflict +tags\.yaml", result.output) and "conflict markers" in result.output
+    text = tags.read_text()
+    assert "<<<<<<< your edit" in text and 'pixelId: "1111111111"  # ours' in text and 'pixelId: "555"' in text
+    assert text.count("<<<<<<<") == 1  # only where both changed the same lines
+    backups = list((generated / ".quickstart" / "backup").rglob("tags.yaml"))
+    assert len(backups) == 1 and "<<<<<<<" not in backups[0].read_text()
+    assert 'pixelId: "555"' in (generated / "event-forwarding.yaml").read_text()  # everything else was written
+    assert head.read_text() == head_before
+
+
+def test_an_edit_the_new_render_does_not_touch_is_kept(generated, runner):
+    data_layer = generated / "snippets" / "data-layer.js"
+    data_layer.write_text(data_layer.read_text().replace("metaConversion.track(", "/* filled */ metaConversion.track(", 1))
+    result = runner.invoke(cli, ["update", str(generated), "--test-event-code", "TEST999"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"kept +snippets/data-layer\.js", result.output)
+    assert "/* filled */" in data_layer.read_text()
+    assert "TEST999" in (generated / "quickstart.yaml").read_text()
+
+
+def test_update_diff_shows_what_would_change(generated, runner):
+    result = runner.invoke(cli, ["update", str(generated), "--pixel-id", "987654321", "--dry-run", "--diff"])
+    assert result.exit_code == 5, result.output
+    assert '-    pixelId: "1234567890"' in result.output and '+    pixelId: "987654321"' in result.output
+    assert "--- a/tags.yaml" in result.output and "+++ b/tags.yaml" in result.output
+    assert "987654321" not in (generated / "tags.yaml").read_text()
+
+
+def test_init_over_existing_folder_starts_from_its_answers_and_keeps_edits(generated, runner):
+    tags = generated / "tags.yaml"
+    tags.write_text("# mine\n" + tags.read_text())
+    update = runner.invoke(cli, ["update", str(generated), "--events", "PageView,Purchase", "--datastream-id",
+                                 "0f3a2b1c-1111-2222-3333-444455556666"])
+    assert update.exit_code == 0, update.output
+    result = run_init(runner, generated, "example.com", "--yes")  # no pixel id: the folder has one
+    assert result.exit_code == 0, result.output
+    answers = load(generated, "quickstart.yaml")
+    assert answers["events"] == ["PageView", "Purchase"] and answers["pixel_id"] == "1234567890"
+    assert answers["datastream_id"] == "0f3a2b1c-1111-2222-3333-444455556666"
+    assert tags.read_text().startswith("# mine\n")
+    assert "nothing changed" in result.output
 
 
 def test_init_refuses_foreign_files_in_target(tmp_path, runner):
@@ -276,7 +325,7 @@ def test_update_with_nothing_to_change_answers_from_the_manifest(generated, runn
     monkeypatch.setattr(render, "render_files", no_render)
     result = runner.invoke(cli, ["update", str(generated), "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert "identical  tags.yaml" in result.output and "update" not in result.output.split("\n", 1)[1]
+    assert "nothing changed" in result.output and "every file is identical" in result.output
 
 
 def test_a_changed_file_or_answer_still_renders(generated, runner):

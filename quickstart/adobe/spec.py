@@ -103,8 +103,8 @@ def _load_yaml(path: Path, required: bool) -> dict[str, Any] | None:
         data = load_document(text)
     except YAMLError as exc:
         line = error_line(exc)
-        where = f" (line {line})" if line is not None else ""
-        raise InputError(f"{path} is not valid YAML{where}") from None
+        where = f", line {line}" if line is not None else ""
+        raise InputError(f"{path}{where}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):
         raise InputError(f"{path} must be a mapping")
     return data
