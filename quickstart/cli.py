@@ -214,7 +214,7 @@ def _interactive() -> bool:
 # init / update
 
 
-@cli.command(short_help="Write the folder with every artifact for DOMAIN (asks what is missing).")
+@cli.command(short_help="Write the folder for DOMAIN (asks what is missing).")
 @click.argument("domain", required=False)
 @_answer_options
 @click.option("-o", "--output", type=click.Path(file_okay=False), help="Output folder. [default: ./<domain>]")
@@ -334,7 +334,7 @@ def _show_write(result, as_json: bool, show_diff: bool, *, notes: list[str] = ()
         raise ConflictError(output.conflict_message(result))
 
 
-@cli.command(short_help="Re-render FOLDER from its quickstart.yaml, merging your edits.")
+@cli.command(short_help="Re-render FOLDER, merging your edits.")
 @_folder_argument
 @_answer_options(from_environment=False)
 @click.option("--token-stdin", is_flag=True, help="Read the CAPI access token from stdin (with --store-token).")
@@ -400,7 +400,7 @@ def _fire_test_events(folder: str, token: str | None) -> None:
 # validate
 
 
-@cli.command(short_help="Check FOLDER, then send its test events to Meta (or check a live page).")
+@cli.command(short_help="Check FOLDER and send its test events to Meta.")
 @_folder_argument
 @click.option("--site", metavar="URL", help="Check the live page in headless Chromium (needs quickstart[browser]).")
 @click.option("--event", "site_events", multiple=True, metavar="NAME", shell_complete=_complete_events, help="Only this event's test event (repeatable). With --site: fill sample data and fire it on the page; on a live site that sends a real sample event to Meta unless the folder has a test event code.")
@@ -472,7 +472,7 @@ def _run_validate(folder: str, *, token: str | None = None, as_json: bool = Fals
 # apply
 
 
-@cli.command(short_help="Make Adobe match FOLDER: plan, ask, then carry out exactly that plan.")
+@cli.command(short_help="Make Adobe match FOLDER: plan, ask, apply.")
 @_folder_argument
 @click.option("--plan", "--dry-run", "plan", is_flag=True,
               help="Show what would change, with old -> new values; change nothing (exit 0: nothing to do, 5: changes).")
@@ -586,7 +586,7 @@ def _confirm(plan, folder: str, yes: bool) -> None:
 # completion
 
 
-@cli.command(short_help="Print the shell completion script for bash, zsh or fish.")
+@cli.command(short_help="Print a shell completion script.")
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 def completion(shell):
     """Print the completion script for SHELL: commands, options, event names, folders.

@@ -253,7 +253,7 @@ def _unchanged(folder: Path, answers: Answers, state: dict[str, Any], dry_run: b
     manifest = _read_manifest(folder)
     files, kept = manifest.get("files"), manifest.get("kept")
     if not isinstance(files, dict) or not isinstance(kept, dict) or manifest.get("render_key") != render_key(
-            answers, folder.name, state):
+            answers, folder.resolve().name, state):
         return None
     expected = {**files, **kept}
     for relpath, digest in expected.items():
@@ -362,8 +362,9 @@ def write_folder(target: str | Path, answers: Answers, *, token: str | None = No
         unchanged = _unchanged(folder, answers, state, dry_run)
         if unchanged is not None:
             return unchanged
-    key = render_key(answers, folder.name, state)
-    files = render_files(answers, folder.name, state)
+    name = folder.resolve().name  # "." is the folder's own name
+    key = render_key(answers, name, state)
+    files = render_files(answers, name, state)
     if not folder.exists() or not any(folder.iterdir()):
         return _write_new(folder, answers, files, token, dry_run, key)
     if not (folder / MANIFEST_FILE).exists() and not force:
@@ -388,7 +389,7 @@ def _write_new(folder: Path, answers: Answers, files: dict[str, str], token: str
         return result
     parent = folder.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.name}.quickstart-"))
+    staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.resolve().name}.quickstart-"))
     try:
         for relpath, text in everything.items():
             atomic_write(staging / relpath, text)
@@ -525,7 +526,8 @@ def next_steps(folder: Path, answers: Answers, *, token_known: bool) -> str:
     if not answers.test_event_code:
         steps.append(f"  - get a test event code (Events Manager > Test Events): quickstart update {shell} --test-event-code CODE")
     if not token_known:
-        steps.append(f"  - export {TOKEN_ENV}=... (Events Manager > your pixel > Settings > Generate access token)")
+        steps.append(f"  - export {TOKEN_ENV}=... (Events Manager > your pixel > Settings > Generate access token), "
+                     f"or keep it in the folder's .env: quickstart update {shell} --store-token --token-stdin")
     steps.append(f"  quickstart validate {shell}        # checks + test events at Meta")
     steps.append(f"  quickstart apply {shell} --plan    # then without --plan, to create it in Adobe")
     steps.append(f"  paste {path(HEAD_SNIPPET)} into the <head> of a test page (it loads the development library)")

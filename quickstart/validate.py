@@ -998,7 +998,7 @@ def run(folder_path: str | Path, *, mode: Mode = "send", token: str | None = Non
         token = ask_token()
     if not token:
         raise MissingTokenError(f"no access token: set {TOKEN_ENV}, or store it in {Path(folder_path) / ENV_FILE} "
-                                "(`quickstart init --store-token`); get one in Events Manager > your pixel > Settings")
+                                f"(`quickstart update {folder_path} --store-token --token-stdin`); get one in Events Manager > your pixel > Settings")
     report.requests = send_test_events(report.events, pixel_id=report.pixel_id, token=token,
                                        test_event_code=report.test_event_code, graph_version=graph_version,
                                        client_options=client_options)

@@ -89,7 +89,8 @@ pexpect = pytest.importorskip("pexpect")
 
 def spawn(args, cwd):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("META_", "QUICKSTART_"))}
-    env.update(TERM="xterm", COLUMNS="100", LINES="40")
+    # PROMPT_TOOLKIT_NO_CPR: a pty never answers prompt_toolkit's cursor-position request (~1 s a prompt).
+    env.update(TERM="xterm", COLUMNS="100", LINES="40", PROMPT_TOOLKIT_NO_CPR="1")
     child = pexpect.spawn(sys.executable, ["-m", "quickstart", *args], cwd=str(cwd), env=env, timeout=20,
                           encoding="utf-8", dimensions=(40, 100))
     child.logfile_read = io.StringIO()  # everything the terminal showed, for leak checks
@@ -147,3 +148,28 @@ def test_real_terminal_token_prompt_is_hidden_and_stored_only_with_consent(tmp_p
     assert "Store the token" in transcript  # the transcript is real
     assert TOKEN not in transcript and TOKEN[:12] not in transcript
     assert (tmp_path / "example.org" / ".env").read_text().strip() == f"META_CAPI_ACCESS_TOKEN='{TOKEN}'"
+
+
+@pytest.mark.slow
+def test_real_terminal_ctrl_d_is_a_cancel(tmp_path):
+    child = spawn(["init"], tmp_path)
+    child.expect("domain")
+    child.send("\x04")  # Ctrl-D on an empty answer: end of input
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    transcript = child.logfile_read.getvalue()
+    assert "nothing was written" in transcript and "EOFError" not in transcript and "Traceback" not in transcript
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_wizard_offers_a_folders_stored_answers():
+    from quickstart.wizard import answer_questions
+
+    stored = {"domain": "example.com", "pixel_id": "42", "events": ["PageView", "Purchase"], "ldu": True,
+              "test_event_code": "TEST1", "data_layer_path": "window.dl.meta", "default_country": "GB"}
+    asked = {q.key: q.default for q in answer_questions({"domain": "example.com"}, True, stored)}
+    assert asked == {"pixel_id": "42", "data_layer_path": "window.dl.meta", "events": ["PageView", "Purchase"],
+                     "test_event_code": "TEST1", "ldu": True, "default_country": "GB"}
+    # With --yes only what no default covers is asked.
+    assert answer_questions({"domain": "example.com"}, False, stored) == []
