@@ -464,7 +464,10 @@ def _run_validate(folder: str, *, token: str | None = None, as_json: bool = Fals
     report = validate_mod.run(folder, mode=mode, token=token, ask_token=ask_token, allow_live=allow_live,
                               graph_version=graph_version or GRAPH_API_VERSION, default_country=default_country,
                               events=events)
-    click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if as_json else validate_mod.format_report(report))
+    from quickstart import output
+
+    click.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False) if as_json
+               else output.format_validate_report(report, output.colour_enabled()))
     raise click.exceptions.Exit(int(ExitCode.OK if report.ok else ExitCode.REJECTED))
 
 

@@ -1,4 +1,4 @@
-"""What the CLI prints: plans, results and progress as text. The core returns data; this styles it.
+"""What the CLI prints: reports, plans, results and progress as text. The core returns data; this styles it.
 
 Colour only on a terminal, never with ``NO_COLOR`` set (https://no-color.org) or through a pipe.
 """
@@ -11,12 +11,11 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from quickstart.adobe.execute import Progress
-from quickstart.adobe.planner import Change, Diff, Plan
-from quickstart.adobe.resources import is_reference
-from quickstart.adobe.spec import SCOPE_TITLES
+if TYPE_CHECKING:  # the Adobe modules load requests: only `apply` pays for them
+    from quickstart.adobe.execute import Progress
+    from quickstart.adobe.planner import Change, Diff, Plan
 
 SYMBOLS = {"create": "+", "update": "~", "retry": "~", "wait": "~", "remove": "-", "delete": "x", "run": "»"}
 COLOURS = {"+": "32", "~": "33", "-": "31", "x": "31", "»": "36"}
@@ -74,10 +73,87 @@ def conflict_message(result: Any) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# validate
+
+
+def format_validate_report(report: Any, colour: bool = False) -> str:
+    """validate's report for a terminal: findings, the event table, Meta's answer, the verdict."""
+    lines: list[str] = []
+    errors = [f for f in report.findings if f.severity == "error"]
+    warnings = [f for f in report.findings if f.severity == "warning"]
+    lines.append(f"Static checks of {report.folder}: {count(len(errors), 'error')}, {count(len(warnings), 'warning')}")
+    for finding in errors + warnings:
+        word = _paint(finding.severity, "31" if finding.severity == "error" else "33", colour)
+        lines.append(f"  {word}: {finding}")
+    if report.events:
+        lines.append("")
+        header = {"static": "Test events", "dry-run": "Test events (dry run: nothing sent)", "send": "Test events"}[report.mode]
+        target = f"pixel {report.pixel_id}, Graph {report.graph_version}"
+        code = f"test_event_code {report.test_event_code}" if report.test_event_code else "NO test event code (live events)"
+        lines.append(f"{header} — {target}, {code}")
+        lines.extend(_event_table(report))
+    if report.mode == "send" and report.requests:
+        lines.append("")
+        for index, request in enumerate(report.requests, 1):
+            prefix = f"request {index}: " if len(report.requests) > 1 else ""
+            if request.accepted:
+                lines.append(f"{prefix}events_received: {request.events_received} of {request.events}"
+                             + (f" (after {request.attempts} attempts)" if request.attempts > 1 else ""))
+            else:
+                lines.append(f"{prefix}{_paint('REJECTED', '1;31', colour)}: {request.error}")
+            lines.append(f"{prefix}fbtrace_id: {request.fbtrace_id or '-'}")
+            lines.append(f"{prefix}messages: {'; '.join(request.messages) if request.messages else 'none'}")
+    quality = report.match_quality()
+    if quality:
+        lines.append("")
+        advice = (f"to raise it, map: {', '.join(quality['add'][:5])}" if quality["add"]
+                  else "every customer-information key is mapped")
+        lines.append(f"Event Match Quality (local estimate): {quality['rating']}; {advice}")
+        if quality["filled_by_real_visits"]:
+            lines.append(f"  mapped, filled only by real visits: {', '.join(quality['filled_by_real_visits'])}")
+        lines.append(f"  ({quality['note']})")
+    for request in report.dry_run_requests:
+        lines.append("")
+        lines.append(f"{request['method']} {request['url']}")
+        lines.append(json.dumps(request["json"], indent=2, ensure_ascii=False))
+    for note in report.notes:
+        lines.append(f"note: {note}")
+    lines.append("")
+    ok, failed = _paint("OK", "1;32", colour), _paint("FAILED", "1;31", colour)
+    if report.mode == "send" and report.ok:
+        accepted = "the test event" if len(report.events) == 1 else f"all {len(report.events)} test events"
+        lines.append(f"{ok}: Meta accepted {accepted}; see Events Manager > Test Events "
+                     f"({report.test_event_code or 'live'}).")
+    elif report.ok:
+        lines.append(f"{ok}: static checks passed." if report.mode == "static" else f"{ok}: payloads built and preflighted; nothing sent.")
+    elif any(not r.accepted for r in report.requests):
+        lines.append(f"{failed}: Meta rejected the test events (see REJECTED above); fix that and run `quickstart validate` again.")
+    else:
+        lines.append(f"{failed}: fix the errors above, then run `quickstart validate` again.")
+    return "\n".join(lines)
+
+
+def _event_table(report: Any) -> list[str]:
+    def yes(value: bool | None) -> str:
+        return "-" if value is None else ("yes" if value else "NO")
+
+    rows = [("event", "sent", "accepted", "event_id", "dedup pixel/capi", "warnings")]
+    for event in report.events:
+        dedup = report.dedup.get(event.name)
+        dedup_text = f"{yes(dedup.pixel_event_id)}/{yes(dedup.capi_event_id)}" if dedup else "-"
+        rows.append((event.name, yes(event.sent), yes(event.accepted), event.event_id, dedup_text,
+                     "; ".join(event.warnings) or "-"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in rows]
+
+
+# ---------------------------------------------------------------------------------------------
 # apply
 
 
 def _value(value: Any, absent: bool = False) -> str:
+    from quickstart.adobe.resources import is_reference
+
     if absent:
         return "(absent)"
     if is_reference(value):
@@ -110,6 +186,8 @@ def _change_line(change: Change, colour: bool) -> list[str]:
 
 def format_plan(plan: Plan, colour: bool = False) -> str:
     """terraform-style: one line per change, old -> new values under updates, then the counts."""
+    from quickstart.adobe.spec import SCOPE_TITLES
+
     lines: list[str] = []
     creating_rules = {c.name for c in plan.changes if c.kind == "rule" and c.action == "create"}
     for scope in ("datastream", "edge", "web"):
@@ -131,11 +209,11 @@ def format_plan(plan: Plan, colour: bool = False) -> str:
             lines += [f"  {line}" for line in entry]
         unchanged = Counter(c.kind for c in changes if c.action == "unchanged")
         if unchanged:
-            lines.append("  unchanged: " + ", ".join(_count(n, kind) for kind, n in unchanged.items()))
+            lines.append("  unchanged: " + ", ".join(count(n, kind) for kind, n in unchanged.items()))
     counts = plan.counts()
     if plan.has_changes:
         lines.append(f"Plan: {counts['add']} to add, {counts['change']} to change, {counts['remove']} to remove from "
-                     f"library, {counts['delete']} to delete; {_count(counts['builds'], 'build')}.")
+                     f"library, {counts['delete']} to delete; {count(counts['builds'], 'build')}.")
     else:
         lines.append("No changes: Adobe matches the folder.")
     for missing in plan.missing:
@@ -145,7 +223,8 @@ def format_plan(plan: Plan, colour: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _count(n: int, noun: str) -> str:
+def count(n: int, noun: str) -> str:
+    """"1 rule", "2 rules", "3 libraries"."""
     plural = noun[:-1] + "ies" if noun.endswith("y") else noun + ("es" if noun.endswith("h") else "s")
     return f"{n} {noun if n == 1 else plural}"
 

@@ -529,8 +529,14 @@ def next_steps(folder: Path, answers: Answers, *, token_known: bool) -> str:
         steps.append(f"  - export {TOKEN_ENV}=... (Events Manager > your pixel > Settings > Generate access token), "
                      f"or keep it in the folder's .env: quickstart update {shell} --store-token --token-stdin")
     steps.append(f"  quickstart validate {shell}        # checks + test events at Meta")
-    steps.append(f"  quickstart apply {shell} --plan    # then without --plan, to create it in Adobe")
-    steps.append(f"  paste {path(HEAD_SNIPPET)} into the <head> of a test page (it loads the development library)")
+    applied = bool(load_state(folder).get("embed_url"))
+    if applied:
+        steps.append(f"  quickstart apply {shell} --plan    # what changed since the last apply")
+        steps.append(f"  paste {path(HEAD_SNIPPET)} into the <head> of a test page (it loads the development library)")
+    else:
+        steps.append(f"  quickstart apply {shell} --plan    # then without --plan, to create it in Adobe")
+        steps.append(f"  after apply: paste {path(HEAD_SNIPPET)} into the <head> of a test page "
+                     "(apply writes the development library's embed into it)")
     steps.append(f"  send events with metaConversion.track(...) as {path(DATA_LAYER_SNIPPET)} shows; "
                  f"see {path('README.md')}")
     return "\n".join(steps)

@@ -18,7 +18,7 @@ Three steps, each plain data in, plain data out:
 3. ``send_test_events`` — all events in one request (split past Meta's 1,000), with the test
    event code at the top level; Meta's answer goes into the report.
 
-``run`` strings them together; ``format_report`` renders the report for a terminal.
+``run`` strings them together; ``quickstart/output.py`` renders the report for a terminal.
 """
 
 from __future__ import annotations
@@ -1003,78 +1003,3 @@ def run(folder_path: str | Path, *, mode: Mode = "send", token: str | None = Non
                                        test_event_code=report.test_event_code, graph_version=graph_version,
                                        client_options=client_options)
     return report
-
-
-# ---------------------------------------------------------------------------------------------
-# Text rendering
-
-
-def format_report(report: Report) -> str:
-    lines: list[str] = []
-    errors = [f for f in report.findings if f.severity == "error"]
-    warnings = [f for f in report.findings if f.severity == "warning"]
-    lines.append(f"Static checks of {report.folder}: {_count(len(errors), 'error')}, {_count(len(warnings), 'warning')}")
-    for finding in errors + warnings:
-        lines.append(f"  {finding.severity}: {finding}")
-    if report.events:
-        lines.append("")
-        header = {"static": "Test events", "dry-run": "Test events (dry run: nothing sent)", "send": "Test events"}[report.mode]
-        target = f"pixel {report.pixel_id}, Graph {report.graph_version}"
-        code = f"test_event_code {report.test_event_code}" if report.test_event_code else "NO test event code (live events)"
-        lines.append(f"{header} — {target}, {code}")
-        lines.extend(_event_table(report))
-    if report.mode == "send" and report.requests:
-        lines.append("")
-        for index, request in enumerate(report.requests, 1):
-            prefix = f"request {index}: " if len(report.requests) > 1 else ""
-            if request.accepted:
-                lines.append(f"{prefix}events_received: {request.events_received} of {request.events}"
-                             + (f" (after {request.attempts} attempts)" if request.attempts > 1 else ""))
-            else:
-                lines.append(f"{prefix}REJECTED: {request.error}")
-            lines.append(f"{prefix}fbtrace_id: {request.fbtrace_id or '-'}")
-            lines.append(f"{prefix}messages: {'; '.join(request.messages) if request.messages else 'none'}")
-    quality = report.match_quality()
-    if quality:
-        lines.append("")
-        advice = (f"to raise it, map: {', '.join(quality['add'][:5])}" if quality["add"]
-                  else "every customer-information key is mapped")
-        lines.append(f"Event Match Quality (local estimate): {quality['rating']}; {advice}")
-        if quality["filled_by_real_visits"]:
-            lines.append(f"  mapped, filled only by real visits: {', '.join(quality['filled_by_real_visits'])}")
-        lines.append(f"  ({quality['note']})")
-    for request in report.dry_run_requests:
-        lines.append("")
-        lines.append(f"{request['method']} {request['url']}")
-        lines.append(json.dumps(request["json"], indent=2, ensure_ascii=False))
-    for note in report.notes:
-        lines.append(f"note: {note}")
-    lines.append("")
-    if report.mode == "send" and report.ok:
-        lines.append(f"OK: Meta accepted all {len(report.events)} test events; see Events Manager > Test Events "
-                     f"({report.test_event_code or 'live'}).")
-    elif report.ok:
-        lines.append("OK: static checks passed." if report.mode == "static" else "OK: payloads built and preflighted; nothing sent.")
-    elif any(not r.accepted for r in report.requests):
-        lines.append("FAILED: Meta rejected the test events (see REJECTED above); fix that and run `quickstart validate` again.")
-    else:
-        lines.append("FAILED: fix the errors above, then run `quickstart validate` again.")
-    return "\n".join(lines)
-
-
-def _event_table(report: Report) -> list[str]:
-    def yes(value: bool | None) -> str:
-        return "-" if value is None else ("yes" if value else "NO")
-
-    rows = [("event", "sent", "accepted", "event_id", "dedup pixel/capi", "warnings")]
-    for event in report.events:
-        dedup = report.dedup.get(event.name)
-        dedup_text = f"{yes(dedup.pixel_event_id)}/{yes(dedup.capi_event_id)}" if dedup else "-"
-        rows.append((event.name, yes(event.sent), yes(event.accepted), event.event_id, dedup_text,
-                     "; ".join(event.warnings) or "-"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    return ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in rows]
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
