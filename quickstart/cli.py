@@ -180,6 +180,21 @@ def _read_token_from_stdin() -> str:
     return token
 
 
+def _write_options(func):
+    """What init and update share about writing the folder."""
+    options = [
+        click.option("--force", is_flag=True,
+                     help="Overwrite files you edited instead of merging (a backup goes to .quickstart/backup/)."),
+        click.option("--dry-run", is_flag=True, help="Show what would change; write nothing (exit 5 if something would)."),
+        click.option("--diff", "show_diff", is_flag=True,
+                     help="Show a unified diff of every file that changes (also with --dry-run)."),
+        click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (errors too)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 def _folder_argument(func):
     """FOLDER, defaulting to the current folder (terraform, copier)."""
     return click.argument("folder", required=False, default=".", type=click.Path(file_okay=False))(func)
@@ -222,10 +237,7 @@ def _interactive() -> bool:
 @click.option("-y", "--yes", is_flag=True, help="Accept defaults; never prompt.")
 @click.option("--token-stdin", is_flag=True, help="Read the CAPI access token from stdin.")
 @click.option("--store-token", is_flag=True, help="Store the token in <folder>/.env (mode 0600, gitignored).")
-@click.option("--force", is_flag=True, help="Overwrite files you edited instead of merging (a backup goes to .quickstart/backup/).")
-@click.option("--dry-run", is_flag=True, help="Show the files it would write; write nothing (exit 5 if something would change).")
-@click.option("--diff", "show_diff", is_flag=True, help="Show a unified diff of every file that changes.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_write_options
 @click.option("--validate", "run_validation", is_flag=True, help="Fire the test events at Meta when done (needs token and test event code).")
 def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, default_country, datastream_id, output,
          answers_file, yes, token_stdin, store_token, force, dry_run, show_diff, as_json, run_validation):
@@ -339,10 +351,7 @@ def _show_write(result, as_json: bool, show_diff: bool, *, notes: list[str] = ()
 @_answer_options(from_environment=False)
 @click.option("--token-stdin", is_flag=True, help="Read the CAPI access token from stdin (with --store-token).")
 @click.option("--store-token", is_flag=True, help="Store the token (META_CAPI_ACCESS_TOKEN or --token-stdin) in FOLDER/.env, mode 0600.")
-@click.option("--force", is_flag=True, help="Overwrite files you edited instead of merging (a backup goes to .quickstart/backup/).")
-@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing (exit 5 if something would).")
-@click.option("--diff", "show_diff", is_flag=True, help="Show a unified diff of every file that changes (also with --dry-run).")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@_write_options
 def update(folder, pixel_id, data_layer_path, events, test_event_code, ldu, default_country, datastream_id,
            token_stdin, store_token, force, dry_run, show_diff, as_json):
     """Re-render FOLDER from its quickstart.yaml, with a status per file.
