@@ -411,7 +411,7 @@ def _fire_test_events(folder: str, token: str | None) -> None:
 
 @cli.command(short_help="Check FOLDER and send its test events to Meta.")
 @_folder_argument
-@click.option("--site", metavar="URL", help="Check the live page in headless Chromium (needs quickstart[browser]).")
+@click.option("--site", metavar="URL", help="Check the live page in headless Chromium (needs pip install '.[browser]').")
 @click.option("--event", "site_events", multiple=True, metavar="NAME", shell_complete=_complete_events, help="Only this event's test event (repeatable). With --site: fill sample data and fire it on the page; on a live site that sends a real sample event to Meta unless the folder has a test event code.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--dry-run", is_flag=True, help="Print the exact requests (token masked); send nothing.")

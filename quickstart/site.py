@@ -36,7 +36,7 @@ from quickstart.settings import (
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
 
-INSTALL_HINT = ("`validate --site` needs Playwright and Chromium: pip install 'quickstart[browser]' "
+INSTALL_HINT = ("`validate --site` needs Playwright and Chromium: pip install '.[browser]' (in the quickstart checkout) "
                 f"and apt-get install chromium (or set {CHROMIUM_ENV} to a Chromium binary)")
 
 DEFAULT_WAIT_SECONDS = 10.0  # for the library, the Pixel and the Edge requests after load

@@ -406,7 +406,7 @@ def test_missing_chromium_gives_one_clear_line(folder):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "QUICKSTART_CHROMIUM=/nonexistent" in lines[0]
-    assert "pip install 'quickstart[browser]'" in lines[0] and "apt-get install chromium" in lines[0]
+    assert "pip install '.[browser]'" in lines[0] and "apt-get install chromium" in lines[0]
 
 
 def test_missing_playwright_gives_one_clear_line(folder):
@@ -416,7 +416,7 @@ def test_missing_playwright_gives_one_clear_line(folder):
     assert "Traceback" not in result.stderr + result.stdout
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert "pip install 'quickstart[browser]'" in lines[0] and "apt-get install chromium" in lines[0]
+    assert "pip install '.[browser]'" in lines[0] and "apt-get install chromium" in lines[0]
 
 
 def test_cli_help_does_not_import_playwright():
