@@ -148,6 +148,8 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "ldu": validate_ldu,
     "default_country": validate_default_country,
     "datastream_id": validate_datastream_id,
+    "staging_datastream_id": validate_datastream_id,
+    "production_datastream_id": validate_datastream_id,
 }
 FLAGS = {
     "domain": "DOMAIN (argument)",
@@ -158,8 +160,12 @@ FLAGS = {
     "ldu": "--ldu/--no-ldu",
     "default_country": "--default-country",
     "datastream_id": "--datastream-id",
+    "staging_datastream_id": "--staging-datastream-id",
+    "production_datastream_id": "--production-datastream-id",
 }
 REQUIRED = ("domain", "pixel_id")
+OPTIONAL_EMPTY = ("test_event_code", "datastream_id", "staging_datastream_id", "production_datastream_id", "default_country")
+SITE_BOUND = ("datastream_id", "staging_datastream_id", "production_datastream_id")  # ids of one site's Adobe setup
 
 
 @dataclass
@@ -171,7 +177,9 @@ class Answers:
     test_event_code: str | None = None
     ldu: bool = False
     default_country: str | None = None  # gives national phone numbers their country code
-    datastream_id: str | None = None
+    datastream_id: str | None = None  # every stage's, unless the stage has its own below
+    staging_datastream_id: str | None = None
+    production_datastream_id: str | None = None
 
     @classmethod
     def from_values(cls, values: dict[str, Any]) -> "Answers":
@@ -200,6 +208,8 @@ class Answers:
             "ldu": self.ldu,
             "default_country": self.default_country,
             "datastream_id": self.datastream_id,
+            "staging_datastream_id": self.staging_datastream_id,
+            "production_datastream_id": self.production_datastream_id,
         }
 
 
@@ -216,7 +226,7 @@ def check_values(values: dict[str, Any]) -> dict[str, Any]:
         if key != "events" and value is not None and not isinstance(value, (str, int, bool)):
             raise InputError(f"{key} must be a single value, not a {type(value).__name__}")
         if value is None and key not in REQUIRED:
-            clean[key] = None if key in ("test_event_code", "datastream_id", "default_country") else VALIDATORS[key](_default(key))
+            clean[key] = None if key in OPTIONAL_EMPTY else VALIDATORS[key](_default(key))
             continue
         if value is None:
             continue
@@ -235,9 +245,6 @@ def missing_required(values: dict[str, Any]) -> list[str]:
 def missing_answers_error(missing: list[str]) -> MissingAnswersError:
     flags = ", ".join(FLAGS[key] for key in missing)
     return MissingAnswersError(f"missing {flags}; no terminal to ask on, so pass them as flags or use --answers quickstart.yaml")
-
-
-SITE_BOUND = ("datastream_id",)  # ids that belong to one site's Adobe setup
 
 
 def drop_site_bound(values: dict[str, Any], domain: str | None) -> tuple[dict[str, Any], str | None]:

@@ -159,7 +159,11 @@ def _answer_options(func=None, *, from_environment: bool = True):
         click.option("--ldu/--no-ldu", default=None, help="Send Meta's Limited Data Use flag with every CAPI event. [default: off]"),
         click.option("--default-country", help="ISO country code (e.g. US) for customers' national phone numbers "
                                                "without a country code; without it the browser leaves such numbers out."),
-        click.option("--datastream-id", help="The Adobe datastream id, if it exists already (else `apply` sets it)."),
+        click.option("--datastream-id", help="The Adobe datastream id, if it exists already (else `apply` sets it); "
+                                             "every stage uses it unless given its own below."),
+        click.option("--staging-datastream-id", help="The staging environment's own datastream id."),
+        click.option("--production-datastream-id", help="The production environment's own datastream id (recommended: "
+                                                        "it forwards to the production event forwarding environment)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -239,7 +243,8 @@ def _interactive() -> bool:
 @click.option("--store-token", is_flag=True, help="Store the token in <folder>/.env (mode 0600, gitignored).")
 @_write_options
 @click.option("--validate", "run_validation", is_flag=True, help="Fire the test events at Meta when done (needs token and test event code).")
-def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, default_country, datastream_id, output,
+def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, default_country, datastream_id,
+         staging_datastream_id, production_datastream_id, output,
          answers_file, yes, token_stdin, store_token, force, dry_run, show_diff, as_json, run_validation):
     """Write the folder with every artifact for DOMAIN.
 
@@ -263,7 +268,8 @@ def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, defaul
 
     given = _flag_values(domain=domain, pixel_id=pixel_id, data_layer_path=data_layer_path, events=events,
                          test_event_code=test_event_code, ldu=ldu, default_country=default_country,
-                         datastream_id=datastream_id)
+                         datastream_id=datastream_id, staging_datastream_id=staging_datastream_id,
+                         production_datastream_id=production_datastream_id)
     answers_mod.check_values(given)  # bad input: one line, exit 2, before anything is asked or written
     notes: list[str] = []
     stored = _stored_answers(output or given.get("domain"))  # a folder made before: start from its answers
@@ -353,7 +359,7 @@ def _show_write(result, as_json: bool, show_diff: bool, *, notes: list[str] = ()
 @click.option("--store-token", is_flag=True, help="Store the token (META_CAPI_ACCESS_TOKEN or --token-stdin) in FOLDER/.env, mode 0600.")
 @_write_options
 def update(folder, pixel_id, data_layer_path, events, test_event_code, ldu, default_country, datastream_id,
-           token_stdin, store_token, force, dry_run, show_diff, as_json):
+           staging_datastream_id, production_datastream_id, token_stdin, store_token, force, dry_run, show_diff, as_json):
     """Re-render FOLDER from its quickstart.yaml, with a status per file.
 
     Change an answer by editing quickstart.yaml or with a flag (the flag is saved into
@@ -376,7 +382,8 @@ def update(folder, pixel_id, data_layer_path, events, test_event_code, ldu, defa
     folder = _quickstart_folder(folder)
     given = _flag_values(pixel_id=pixel_id, data_layer_path=data_layer_path, events=events,
                          test_event_code=test_event_code, ldu=ldu, default_country=default_country,
-                         datastream_id=datastream_id)
+                         datastream_id=datastream_id, staging_datastream_id=staging_datastream_id,
+                         production_datastream_id=production_datastream_id)
     answers_mod.check_values(given)
     token = None
     if store_token:

@@ -41,15 +41,19 @@ from quickstart.settings import (
     ENV_FILE,
     FORWARDING_FILE,
     HEAD_SNIPPET,
+    LEGACY_HEAD_SNIPPET,
     MANIFEST_FILE,
     PENDING_DATASTREAM_ID,
     PENDING_EMBED_URL,
     SITE_TYPES_SNIPPET,
+    STAGES,
     STATE_DIR,
     STATE_FILE,
     TAGS_FILE,
     TOKEN_ENV,
+    head_snippet,
 )
+MOVED = {HEAD_SNIPPET: LEGACY_HEAD_SNIPPET}  # new path -> where an older quickstart wrote it
 
 GITIGNORE_LINES = (".env", ".quickstart/")
 
@@ -142,6 +146,15 @@ def load_state(folder: str | Path) -> dict[str, Any]:
         return {}
 
 
+def embed_urls_of(state: dict[str, Any]) -> dict[str, str]:
+    """Each environment's embed URL as `apply` recorded it (an older state.json has only development's)."""
+    urls = state.get("embed_urls")
+    urls = dict(urls) if isinstance(urls, dict) else {}
+    if state.get("embed_url") and "development" not in urls:
+        urls["development"] = state["embed_url"]
+    return {stage: str(url) for stage, url in urls.items() if stage in STAGES and url}
+
+
 def data_layer_blocks(answers: Answers) -> list[dict[str, Any]]:
     """One block of snippets/data-layer.js per chosen event: its name and sample payload."""
     return [{"event_name": event.name, "required": event.required, "fires_on_load": event.fires_on_load,
@@ -162,11 +175,15 @@ def render_files(answers: Answers, folder_name: str, state: dict[str, Any] | Non
     names = property_names(answers.domain)
     documents = build_all(answers)
     files = {name: _yaml_text(doc, YAML_HEADERS[name]) for name, doc in documents.items()}
-    embed_url = state.get("embed_url") or PENDING_EMBED_URL
     queue = site_queue_context(answers)
-    files[HEAD_SNIPPET] = render_template(
-        "head.html.j2", domain=answers.domain, property_name=names["web"], environment="development",
-        embed_url=embed_url, pending=embed_url == PENDING_EMBED_URL, ldu=answers.ldu, **queue)
+    embed_urls = embed_urls_of(state)
+    for stage in STAGES:
+        embed_url = embed_urls.get(stage)
+        if stage != "development" and not embed_url:
+            continue  # written once `apply` has made that environment
+        files[head_snippet(stage)] = render_template(
+            "head.html.j2", domain=answers.domain, property_name=names["web"], environment=stage,
+            embed_url=embed_url or PENDING_EMBED_URL, pending=not embed_url, ldu=answers.ldu, **queue)
     files[DATA_LAYER_SNIPPET] = render_template(
         "data-layer.js.j2", domain=answers.domain, data_layer_path=answers.data_layer_path,
         blocks=data_layer_blocks(answers), user_fields=list(catalog.USER_FIELDS))
@@ -243,7 +260,7 @@ def _sources_fingerprint() -> str:
 def render_key(answers: Answers, folder_name: str, state: dict[str, Any]) -> str:
     """What render_files' output is a function of: when it is the one the manifest recorded and
     no file changed, `update` knows the answer without rendering."""
-    inputs = {"answers": answers.to_dict(), "folder": folder_name, "embed_url": state.get("embed_url"),
+    inputs = {"answers": answers.to_dict(), "folder": folder_name, "embed_urls": embed_urls_of(state),
               "sources": _sources_fingerprint()}
     return content_hash(json.dumps(inputs, sort_keys=True, ensure_ascii=False))
 
@@ -451,16 +468,23 @@ def _write_existing(folder: Path, answers: Answers, files: dict[str, str], token
     result = WriteResult(folder, dry_run=dry_run)
     writes: dict[str, tuple[str, int | None]] = {}
     backups: list[str] = []
+    moves = {new: old for new, old in MOVED.items() if new in files and not (folder / new).exists()
+             and (folder / old).is_file()}
     for relpath in sorted(files):
         new = files[relpath]
-        current = read_text_or_none(folder / relpath)
-        status, text, note = _classify(folder, relpath, current, new, hashes.get(relpath), force, keep_conflicts)
+        source = moves.get(relpath, relpath)  # an older quickstart's path: your edits move along
+        current = read_text_or_none(folder / source)
+        status, text, note = _classify(folder, source, current, new, hashes.get(source), force, keep_conflicts)
+        if source != relpath:
+            note = "; ".join(filter(None, [f"moved from {source}", note]))
+            if text is None and status != "conflict":  # the same content (or your edit) under the new name
+                text = current
         result.files.append(FileStatus(relpath, status, unified_diff(relpath, current, text) if text is not None else "",
                                        note))
         if text is not None:
             writes[relpath] = (text, None)
         if status == "overwrite" or (status == "conflict" and text is not None):
-            backups.append(relpath)
+            backups.append(source)
 
     # The answers file and .gitignore are merged, never conflicts: comments and user lines survive.
     for relpath, make in ((ANSWERS_FILE, lambda old: dump_answers(answers, old)), (".gitignore", _gitignore)):
@@ -485,6 +509,13 @@ def _write_existing(folder: Path, answers: Answers, files: dict[str, str], token
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(folder / relpath, destination)
     _write_all(folder, writes)
+    for new, old in moves.items():
+        if new in writes:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(folder / old)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(folder / BASE_DIR / old)
+            hashes.pop(old, None)
     statuses = {f.path: f.status for f in result.files}
     rendered = {relpath: text for relpath, text in files.items() if statuses[relpath] not in ("kept", "conflict")
                 or relpath in writes}

@@ -28,6 +28,9 @@ ARRAY_DATA_LAYERS = ("dataLayer", "adobeDataLayer")
 # Values only `apply` can know are written as these markers until then.
 PENDING_DATASTREAM_ID = "PENDING_DATASTREAM_ID"
 PENDING_EMBED_URL = "https://assets.adobedtm.com/PENDING/launch-PENDING-development.min.js"
+# The alloy instance's datastream id per stage (the Web SDK extension's settings).
+EDGE_CONFIG_KEYS = {"development": "developmentEdgeConfigId", "staging": "stagingEdgeConfigId",
+                    "production": "edgeConfigId"}
 
 ALLOY_INSTANCE = "alloy"
 TOKEN_SECRET_DATA_ELEMENT = "MetaConversion_AccessToken"
@@ -39,7 +42,16 @@ ANSWERS_FILE = "quickstart.yaml"
 TAGS_FILE = "tags.yaml"
 FORWARDING_FILE = "event-forwarding.yaml"
 DATASTREAM_FILE = "datastream.yaml"
-HEAD_SNIPPET = "snippets/head.html"
+STAGES = ("development", "staging", "production")  # Adobe's environments, in publishing order
+
+
+def head_snippet(stage: str) -> str:
+    """The <head> snippet of one environment: the queue and that environment's embed code."""
+    return f"snippets/head.{stage}.html"
+
+
+HEAD_SNIPPET = head_snippet("development")
+LEGACY_HEAD_SNIPPET = "snippets/head.html"  # before per-environment snippets; `update` moves it
 DATA_LAYER_SNIPPET = "snippets/data-layer.js"
 SITE_TYPES_SNIPPET = "snippets/metaConversion.d.ts"  # TypeScript declaration of the site API
 STATE_DIR = ".quickstart"

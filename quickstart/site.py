@@ -12,7 +12,6 @@ Playwright is the optional extra ``quickstart[browser]``; it is imported only he
 from __future__ import annotations
 
 import contextlib
-import html
 import json
 import os
 import re
@@ -52,7 +51,6 @@ CHROMIUM_ARGS = (
     "--no-first-run",
 )
 
-_SCRIPT_SRC = re.compile(r"""<script\b[^>]*\bsrc\s*=\s*(["'])(?P<src>.*?)\1""", re.IGNORECASE | re.DOTALL)
 _FBEVENTS = re.compile(r"^https?://connect\.facebook\.net/[^?#]*fbevents\.js", re.IGNORECASE)
 _EDGE_PATH = re.compile(r"/v\d+/(interact|collect)$")
 _NET_ERROR = re.compile(r"net::ERR_[A-Z_]+")
@@ -80,11 +78,18 @@ class SiteConfig:
     path_segments: tuple[str, ...]
     events: tuple[str, ...]
     pixel_id: str
-    embed_url: str
+    embed_urls: dict[str, str]  # stage -> that environment's embed URL, as `apply` recorded it
 
     @property
     def embed_pending(self) -> bool:
-        return self.embed_url == PENDING_EMBED_URL or "/PENDING/" in self.embed_url
+        return not self.embed_urls
+
+    @property
+    def embed_url(self) -> str:
+        return self.embed_urls.get("development") or next(iter(self.embed_urls.values()), PENDING_EMBED_URL)
+
+    def stage_of(self, url: str) -> str | None:
+        return next((stage for stage, known in self.embed_urls.items() if known == url), None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -99,21 +104,15 @@ def load_site_config(folder: str | Path) -> SiteConfig:
     if not answers_file.is_file():
         raise InputError(f"{str(root)!r} has no {ANSWERS_FILE}; give a folder made by `quickstart init`")
     answers = answers_mod.Answers.from_values(answers_mod.load_answers_file(answers_file))
-    head = root / HEAD_SNIPPET
-    try:
-        head_text = head.read_text(encoding="utf-8")
-    except OSError:
-        raise InputError(f"{str(head)!r} is missing; run `quickstart update {root}` to write it again") from None
-    match = _SCRIPT_SRC.search(head_text)
-    if not match:
-        raise InputError(f"{str(head)!r} has no <script src=...>; run `quickstart update {root}` to write it again")
+    from quickstart.render import embed_urls_of, load_state
+
     return SiteConfig(
         folder=root,
         data_layer_path=answers.data_layer_path,
         path_segments=tuple(answers.path_segments),
         events=tuple(answers.events),
         pixel_id=answers.pixel_id,
-        embed_url=html.unescape(match.group("src")).strip(),
+        embed_urls=embed_urls_of(load_state(root)),  # what apply recorded, never a regex over an edited file
     )
 
 
@@ -312,8 +311,8 @@ def _find_conversion_data(node: Any) -> Iterator[tuple[dict, dict]]:
 _EMBED_PROBE = """(expected) => {
   const scripts = Array.from(document.querySelectorAll('script[src]'));
   const absolute = (u) => { try { return new URL(u, location.href).href; } catch (e) { return u; } };
-  const want = absolute(expected);
-  let script = scripts.find((s) => absolute(s.getAttribute('src')) === want);
+  const want = expected.map(absolute);
+  let script = scripts.find((s) => want.includes(absolute(s.getAttribute('src'))));
   const exact = !!script;
   if (!script) {
     script = scripts.find((s) => /^https?:\\/\\/assets\\.adobedtm\\.com\\//i.test(s.src)
@@ -498,7 +497,7 @@ def _open_page(page, url: str, timeout_seconds: float) -> CheckRow:
 def _checks_on_page(page, traffic: Traffic, config: SiteConfig, page_row: CheckRow,
                     direct_events: list[catalog.Event], wait_seconds: float) -> list[CheckRow]:
     rows = [page_row]
-    embed = page.evaluate(_EMBED_PROBE, config.embed_url)
+    embed = page.evaluate(_EMBED_PROBE, list(config.embed_urls.values()))
     rows.extend(_embed_rows(config, embed))
 
     # Tags may still be on its way (async); nothing will load it if no embed code is there.
@@ -617,9 +616,11 @@ def _embed_url_row(config: SiteConfig, embed: dict | None) -> CheckRow:
     if embed is None:
         return CheckRow(name, SKIP, "no embed code on the page")
     if embed["exact"]:
-        return CheckRow(name, PASS, f"loads {config.embed_url}")
-    return CheckRow(name, FAIL, f"the page loads {embed['src']}, this folder's environment is {config.embed_url}",
-                    f"replace the page's embed code with {config.folder / HEAD_SNIPPET}")
+        stage = config.stage_of(embed["src"]) or "development"
+        return CheckRow(name, PASS, f"loads the {stage} library {embed['src']}")
+    known = ", ".join(f"{stage} {url}" for stage, url in config.embed_urls.items())
+    return CheckRow(name, FAIL, f"the page loads {embed['src']}, not one of this folder's environments ({known})",
+                    f"replace the page's embed code with {config.folder / HEAD_SNIPPET} (or the snippet of its environment)")
 
 
 def _satellite_row(embed: dict | None, satellite: bool) -> CheckRow:

@@ -121,8 +121,8 @@ def test_fresh_apply_builds_both_libraries_and_writes_the_embed_code(make_folder
     env = next(e for e in fake.of_type("environments") if e["_property"] == web["id"])
     url = f"https://assets.adobedtm.com/{env['attributes']['library_path']}/{env['attributes']['library_name']}"
     embed = f'<script src="{url}" async></script>'
-    assert embed in (folder / "snippets" / "head.html").read_text()
-    assert "PENDING" not in (folder / "snippets" / "head.html").read_text()
+    assert embed in (folder / "snippets" / "head.development.html").read_text()
+    assert "PENDING" not in (folder / "snippets" / "head.development.html").read_text()
     assert embed in result.stdout and "<head>" in result.stdout  # printed, with the next step
     assert json.loads((folder / ".quickstart" / "state.json").read_text())["embed_url"] == url
 
@@ -135,11 +135,14 @@ def test_fresh_apply_builds_both_libraries_and_writes_the_embed_code(make_folder
 
     # The edge side: the token secret on the development environment, referenced by the secret data element.
     edge = fake.property_named("example.com Meta CAPI (Event Forwarding)")
-    [secret] = fake.of_type("secrets")
-    assert secret["attributes"]["status"] == "succeeded" and secret["_property"] == edge["id"]
+    secrets = fake.of_type("secrets")  # one per environment, each bound to its own
+    stages = {s["relationships"]["environment"]["meta"]["stage"]: s for s in secrets}
+    assert sorted(stages) == ["development", "production", "staging"] and len(secrets) == 3
+    assert all(s["attributes"]["status"] == "succeeded" and s["_property"] == edge["id"] for s in secrets)
     element = next(d for d in fake.heads("data_elements", edge["id"]) if d["attributes"]["name"] == "MetaConversion_AccessToken")
     assert json.loads(element["attributes"]["settings"]) == {
-        "secrets": {"development": {"id": secret["id"], "name": secret["attributes"]["name"]}}}
+        "secrets": {stage: {"id": s["id"], "name": s["attributes"]["name"]} for stage, s in stages.items()}}
+    assert {s["attributes"]["name"] for s in secrets} == {f"example.com Meta CAPI token ({stage})" for stage in stages}
 
     # The generator sees apply's rewrites as its own files, not as user edits.
     update = CliRunner().invoke(cli, ["update", str(folder), "--dry-run"])
@@ -302,7 +305,7 @@ def test_the_secret_never_appears_in_output_state_or_files(make_folder, adobe_en
     result = run_apply(folder, "--datastream-id", DATASTREAM_ID)
     again = run_apply(folder, "--json")
     assert result.exit_code == 0 and again.exit_code == 0
-    assert fake.received_secret_values == [TOKEN]  # it went to Adobe, in the POST body, once
+    assert fake.received_secret_values == [TOKEN] * 3  # it went to Adobe, in the POST bodies, once per environment
     ims_tokens = list(fake.tokens)
     for text in (result.output, again.output, all_text(folder)):
         assert TOKEN not in text
@@ -416,7 +419,7 @@ def test_secrets_and_builds_are_waited_for_until_they_finish(make_folder, monkey
         assert result.embed_url
         secret_gets = [c for c in fake.calls if c.method == "GET" and c.path.startswith("/secrets/")]
         build_gets = [c for c in fake.calls if c.method == "GET" and c.path.startswith("/builds/")]
-        assert len(secret_gets) == 3 and len(build_gets) == 6  # pending, pending, done: per build
+        assert len(secret_gets) == 9 and len(build_gets) == 6  # pending, pending, done: per secret, per build
         assert_complete(fake, folder)
 
 
@@ -431,14 +434,15 @@ def test_a_failed_secret_shows_why_and_is_retried_on_the_rerun(make_folder, adob
     fake.next_secret_outcome = "succeeded"
     second = run_apply(folder, "--datastream-id", DATASTREAM_ID)
     assert second.exit_code == 0, second.output
-    assert [c.path for c in fake.mutating_calls() if c.path.startswith("/secrets/")] == [f"/secrets/{fake.of_type('secrets')[0]['id']}"]
-    assert fake.received_secret_values == [TOKEN]  # retried, not sent again
+    retried = sorted(c.path for c in fake.mutating_calls() if c.path.startswith("/secrets/"))
+    assert retried == sorted(f"/secrets/{s['id']}" for s in fake.of_type("secrets"))
+    assert fake.received_secret_values == [TOKEN] * 3  # retried, not sent again
     assert_complete(fake, folder)
 
 
 def test_a_head_snippet_the_user_edited_gets_the_url_and_stays_theirs(make_folder, adobe_env):
     folder = make_folder("PageView")
-    head = folder / "snippets" / "head.html"
+    head = folder / "snippets" / "head.development.html"
     head.write_text("<!-- ours: keep this line -->\n" + head.read_text())
     result = run_apply(folder, "--datastream-id", DATASTREAM_ID)
     assert result.exit_code == 0, result.output
@@ -446,7 +450,7 @@ def test_a_head_snippet_the_user_edited_gets_the_url_and_stays_theirs(make_folde
     assert "<!-- ours: keep this line -->" in text and json.loads(
         (folder / ".quickstart" / "state.json").read_text())["embed_url"] in text
     update = CliRunner().invoke(cli, ["update", str(folder), "--dry-run"])
-    assert update.exit_code == 0 and "your edits kept in snippets/head.html" in update.output  # merged, still theirs
+    assert update.exit_code == 0 and "your edits kept in snippets/head.development.html" in update.output  # merged, still theirs
 
 
 @pytest.mark.parametrize("edit, words", [

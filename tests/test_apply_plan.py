@@ -2,7 +2,7 @@
 
 Against the local Adobe fake (tests/fakes/reactor.py), with folders from the real generator.
 Snapshots: ``tests/snapshots/plan_*.json``; after an intended change to the plan, rewrite them
-with ``QUICKSTART_UPDATE_SNAPSHOTS=1 python -m pytest tests/test_apply_plan.py`` and review the diff.
+with ``UPDATE_SNAPSHOTS=1 python -m pytest tests/test_apply_plan.py`` and review the diff.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def normalised(plan: dict) -> list[dict]:
 def check_snapshot(name: str, plan: dict) -> None:
     path = SNAPSHOTS / f"plan_{name}.json"
     rows = normalised(plan)
-    if os.environ.get("QUICKSTART_UPDATE_SNAPSHOTS") == "1" or not path.exists():
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not path.exists():
         path.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     assert rows == json.loads(path.read_text(encoding="utf-8")), f"{path.name} differs; see the module docstring"
 
@@ -144,7 +144,7 @@ def test_the_token_comes_from_the_folders_env_file_like_validate(make_folder, ad
     (folder / ".env").chmod(0o600)
     result = run_apply(folder, "--datastream-id", DATASTREAM_ID, token=None)
     assert result.exit_code == 0, result.output
-    assert fake.received_secret_values == [TOKEN]
+    assert fake.received_secret_values == [TOKEN] * 3  # a secret per environment
     assert TOKEN not in result.output
 
 

@@ -75,7 +75,7 @@ def test_generated_files_follow_the_umask_and_only_env_is_private(tmp_path, umas
     proc = subprocess.run([sys.executable, "-c", script, oct(umask)[2:], str(folder)], input=TOKEN + "\n",
                           capture_output=True, text=True, env={**os.environ, "META_TEST_EVENT_CODE": ""})
     assert proc.returncode == 0, proc.stderr
-    for name in ("tags.yaml", "quickstart.yaml", "snippets/head.html", ".gitignore"):
+    for name in ("tags.yaml", "quickstart.yaml", "snippets/head.development.html", ".gitignore"):
         assert stat.S_IMODE((folder / name).stat().st_mode) == mode, name
     assert stat.S_IMODE((folder / ".env").stat().st_mode) == 0o600
     update = subprocess.run([sys.executable, "-c", script.replace("'init', 'example.com', '--pixel-id', '1', '--yes', "

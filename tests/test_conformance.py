@@ -145,7 +145,9 @@ def test_rules_follow_the_data_flow():
     assert edge_des["MetaConversion_Email"] == {"path": "arc.event.data.conversionData.user.em"}
     assert '"TEST1"' in edge_des["MetaConversion_TestEventCode"]["source"]
     alloy = doc["tags.yaml"]["extensions"][1]["settings"]["instances"][0]
-    assert alloy == {"name": "alloy", "edgeConfigId": "7f3c1a2b-0000-4000-8000-1234567890ab"}
+    datastream = "7f3c1a2b-0000-4000-8000-1234567890ab"  # one for every stage
+    assert alloy == {"name": "alloy", "edgeConfigId": datastream, "stagingEdgeConfigId": datastream,
+                     "developmentEdgeConfigId": datastream}
 
 
 def test_pageview_fires_on_library_loaded_and_every_event_on_its_direct_call():

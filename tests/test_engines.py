@@ -70,7 +70,7 @@ def folder(tmp_path_factory) -> Path:
 
 def head_snippet(folder: Path, library_url: str) -> str:
     """The folder's <head> snippet, its embed pointing at the library the test serves."""
-    head = (folder / "snippets" / "head.html").read_text(encoding="utf-8")
+    head = (folder / "snippets" / "head.development.html").read_text(encoding="utf-8")
     return re.sub(r'src="[^"]+"', f'src="{library_url}"', head)
 
 

@@ -14,7 +14,7 @@ from quickstart import catalog
 from quickstart.cli import cli
 from tests.conftest import TOKEN, run_init
 
-RENDERED = {"tags.yaml", "event-forwarding.yaml", "datastream.yaml", "snippets/head.html", "snippets/data-layer.js",
+RENDERED = {"tags.yaml", "event-forwarding.yaml", "datastream.yaml", "snippets/head.development.html", "snippets/data-layer.js",
             "snippets/metaConversion.d.ts", "README.md"}
 EXPECTED_FILES = {
     "quickstart.yaml", *RENDERED, ".gitignore", ".quickstart/manifest.json",
@@ -38,7 +38,7 @@ def test_init_writes_the_whole_folder(generated):
     assert [r["name"] for r in edge["rules"]] == [e.rule_name for e in catalog.EVENTS]
     assert load(generated, "quickstart.yaml")["test_event_code"] == "TEST12345"
     assert load(generated, "datastream.yaml")["datastream"]["id"] == "PENDING_DATASTREAM_ID"
-    assert "PENDING" in (generated / "snippets/head.html").read_text()
+    assert "PENDING" in (generated / "snippets/head.development.html").read_text()
     assert ".env" in (generated / ".gitignore").read_text().split()
 
 
@@ -170,7 +170,7 @@ def test_an_edited_file_is_merged_three_ways_and_the_rest_is_written(generated, 
 def test_both_changing_the_same_lines_gets_conflict_markers_and_a_backup(generated, runner):
     tags = generated / "tags.yaml"
     tags.write_text(tags.read_text().replace('pixelId: "1234567890"', 'pixelId: "1111111111"  # ours'))
-    head = generated / "snippets" / "head.html"
+    head = generated / "snippets" / "head.development.html"
     head_before = head.read_text()
     result = runner.invoke(cli, ["update", str(generated), "--pixel-id", "555"])
     assert result.exit_code == 1, result.output
@@ -231,7 +231,7 @@ def test_update_adds_an_event_with_per_file_status(generated, runner):
     qs.write_text(qs.read_text().replace("  - ViewContent\n", "").replace("pixel_id:", "# keep me\npixel_id:"))
     result = runner.invoke(cli, ["update", str(generated)])
     assert result.exit_code == 0, result.output
-    assert re.search(r"update +tags\.yaml", result.output) and re.search(r"identical +snippets/head\.html", result.output)
+    assert re.search(r"update +tags\.yaml", result.output) and re.search(r"identical +snippets/head\.development\.html", result.output)
     assert "MetaConversion_ViewContent" not in (generated / "tags.yaml").read_text()
     result = runner.invoke(cli, ["update", str(generated), "--events", "PageView,Purchase,ViewContent"])
     assert result.exit_code == 0
@@ -270,8 +270,8 @@ def test_values_are_escaped_in_generated_js_and_html(tmp_path):
     answers.domain = 'evil.com"><script>alert(1)</script>'  # bypass validation on purpose
     answers.data_layer_path = 'window.a"];alert(1);//'
     files = render_files(answers, "out", {"embed_url": 'https://x/"><script>alert(2)</script>'})
-    assert "<script>alert(2)" not in files["snippets/head.html"]
-    assert "&#34;&gt;&lt;script&gt;" in files["snippets/head.html"] or "&#34;" in files["snippets/head.html"]
+    assert "<script>alert(2)" not in files["snippets/head.development.html"]
+    assert "&#34;&gt;&lt;script&gt;" in files["snippets/head.development.html"] or "&#34;" in files["snippets/head.development.html"]
     assert not re.search(r'(?<!\\)"\];alert', files["snippets/data-layer.js"])  # the quote stays escaped
     assert "<script>" not in files["snippets/data-layer.js"]
 
@@ -329,9 +329,9 @@ def test_update_with_nothing_to_change_answers_from_the_manifest(generated, runn
 
 
 def test_a_changed_file_or_answer_still_renders(generated, runner):
-    (generated / "snippets/head.html").unlink()
+    (generated / "snippets/head.development.html").unlink()
     result = runner.invoke(cli, ["update", str(generated)])
-    assert result.exit_code == 0 and "create" in result.output and (generated / "snippets/head.html").exists()
+    assert result.exit_code == 0 and "create" in result.output and (generated / "snippets/head.development.html").exists()
     result = runner.invoke(cli, ["update", str(generated), "--pixel-id", "999", "--dry-run"])
     assert result.exit_code == 5 and "update" in result.output
 

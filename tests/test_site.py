@@ -27,11 +27,15 @@ WAIT = 3.0  # seconds the checks wait for requests; the stand-ins answer at once
 
 
 def applied(folder: Path, url: str = TAGS_LIBRARY_URL) -> Path:
-    """What `apply` leaves behind for the site check: head.html with the environment's real URL."""
-    head = folder / "snippets/head.html"
+    """What `apply` leaves behind for the site check: the environment's embed URL in state.json,
+    and the development snippet with it."""
+    head = folder / "snippets/head.development.html"
     text = head.read_text(encoding="utf-8")
     assert PENDING_EMBED_URL in text
     head.write_text(text.replace(PENDING_EMBED_URL, url), encoding="utf-8")
+    state = folder / ".quickstart" / "state.json"
+    recorded = json.loads(state.read_text()) if state.exists() else {}
+    state.write_text(json.dumps({**recorded, "embed_urls": {"development": url}}), encoding="utf-8")
     return folder
 
 
@@ -118,7 +122,7 @@ def page(head: str = "", body: str = "") -> str:
 
 
 def embed(folder: Path) -> str:
-    return (folder / "snippets/head.html").read_text(encoding="utf-8")
+    return (folder / "snippets/head.development.html").read_text(encoding="utf-8")
 
 
 def embed_of(url: str) -> str:
@@ -194,7 +198,7 @@ def test_no_embed_code(browser, site_server, folder):
         "Purchase: same event on Pixel and Edge (dedup)": "skip",
     }
     head = rows["embed code in <head>"]
-    assert TAGS_LIBRARY_URL in head.why and "snippets/head.html" in head.what_to_do
+    assert TAGS_LIBRARY_URL in head.why and "snippets/head.development.html" in head.what_to_do
 
 
 @pytest.mark.browser

@@ -50,7 +50,7 @@ def folders(tmp_path_factory) -> dict[str, dict]:
         folder = generate_folder(tmp_path_factory.mktemp(f"site{index}") / "example.com", "--data-layer-path", path,
                                  "--default-country", "US")
         made[path] = {"tags": load_yaml(folder / "tags.yaml"),
-                      "head": (folder / "snippets/head.html").read_text(encoding="utf-8"),
+                      "head": (folder / "snippets/head.development.html").read_text(encoding="utf-8"),
                       "data_layer_js": (folder / "snippets/data-layer.js").read_text(encoding="utf-8")}
     return made
 
@@ -176,7 +176,7 @@ def test_the_fbq_stub_leaves_out_parameters_without_a_value(folders, open_page):
 
 def test_with_ldu_the_flag_is_queued_before_anything_else(open_page, tmp_path):
     folder = generate_folder(tmp_path / "ldu", "--ldu")
-    head = (folder / "snippets/head.html").read_text(encoding="utf-8")
+    head = (folder / "snippets/head.development.html").read_text(encoding="utf-8")
     page = open_page()
     page.add_script_tag(content=inline_scripts(head))
     assert page.evaluate("() => fbq.queue.map(a => Array.from(a))") == [["dataProcessingOptions", ["LDU"], 0, 0]]

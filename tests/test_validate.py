@@ -501,10 +501,10 @@ def test_pixel_ids_must_agree(graph_api, make_folder):
 
 def test_missing_files_are_named(graph_api, make_folder):
     folder = make_folder()
-    (folder / "snippets" / "head.html").unlink()
+    (folder / "snippets" / "head.development.html").unlink()
     (folder / "tags.yaml").unlink()
     _, report = run_broken(folder, graph_api)
-    assert {f["file"] for f in errors_of(report)} == {"snippets/head.html", "tags.yaml"}
+    assert {f["file"] for f in errors_of(report)} == {"snippets/head.development.html", "tags.yaml"}
 
 
 def test_preflight_problem_stops_the_send(graph_api, make_folder):

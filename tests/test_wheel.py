@@ -52,7 +52,7 @@ def test_wheel_installs_and_runs_init(tmp_path):
     proc = subprocess.run([str(quickstart), "init", "example.com", "--pixel-id", "1234567890", "--yes"],
                           cwd=work, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr
-    head = (work / "example.com" / "snippets" / "head.html").read_text()
+    head = (work / "example.com" / "snippets" / "head.development.html").read_text()
     assert head.count("<script") == 2 and "mc.track = function" in head  # the queue, then the embed
     assert "MetaConversion_Purchase" in (work / "example.com" / "tags.yaml").read_text()
     proc = subprocess.run([str(python), "-m", "quickstart", "--version"], cwd=work, capture_output=True, text=True)

@@ -50,7 +50,7 @@ class ApplyResult:
     plan: Plan
     applied: bool = False
     done: list[str] = field(default_factory=list)  # keys of the changes carried out
-    embed_url: str | None = None
+    embed_urls: dict[str, str] = field(default_factory=dict)  # stage -> the environment's embed URL
     datastream_id: str | None = None
     files_written: list[str] = field(default_factory=list)
     next_steps: list[str] = field(default_factory=list)
@@ -60,12 +60,17 @@ class ApplyResult:
     seconds: float = 0.0
 
     @property
+    def embed_url(self) -> str | None:
+        return self.embed_urls.get("development")
+
+    @property
     def embed_code(self) -> str | None:
         return embed_code(self.embed_url) if self.embed_url else None
 
     def to_dict(self) -> dict[str, Any]:
         return {"applied": self.applied, "plan": self.plan.to_dict(), "done": list(self.done),
-                "embed_url": self.embed_url, "embed_code": self.embed_code, "datastream_id": self.datastream_id,
+                "embed_url": self.embed_url, "embed_code": self.embed_code, "embed_urls": dict(self.embed_urls),
+                "datastream_id": self.datastream_id,
                 "files_written": list(self.files_written), "next_steps": list(self.next_steps), "calls": self.calls,
                 "mutating_calls": self.mutating_calls, "retries": self.retries, "seconds": self.seconds}
 
@@ -164,31 +169,37 @@ class Apply:
         """State (always, even after a failure), then the folder's files and the next steps."""
         result.datastream_id = execution.ids.get(DATASTREAM_KEY)
         if plan.only != "edge":
-            result.embed_url = self._embed_url(execution)
+            result.embed_urls = self._embed_urls(execution)
         _write_state(self.folder, plan, execution, result, self.reading.company_id if self.reading else None)
         if result.applied:
             if result.datastream_id:
-                result.files_written = record_in_folder(self.folder, result.datastream_id, result.embed_url)
+                result.files_written = record_in_folder(self.folder, result.datastream_id, result.embed_urls)
             elif plan.only == "edge":
                 result.next_steps = _datastream_instructions(self.folder, execution)
         result.calls, result.mutating_calls, result.retries = self.stats.calls, self.stats.mutating, self.stats.retries
         result.seconds = round(time.monotonic() - self.started, 2)
 
-    def _embed_url(self, execution: Execution) -> str | None:
-        env_spec = next((e for e in self.folder.web.items("environments")
-                         if e.get("stage", "development") == "development"), None)
-        if env_spec is None:
-            return None
-        key = change_key("web", "environment", env_spec["name"])
-        environment = execution.made.get(key) or next(
-            (e for e in (self.reading.web.environments if self.reading else []) if e["id"] == execution.ids.get(key)), None)
-        if environment is None:
-            return None
-        attributes = attrs(environment)
-        path = attributes.get("library_path")
-        entries = [e for e in attributes.get("library_entry_points") or [] if e.get("minified")]
-        library_name = (entries[0].get("library_name") if entries else None) or attributes.get("library_name")
-        return f"{settings.EMBED_BASE_URL}/{path}/{library_name}" if path and library_name else None
+    def _embed_urls(self, execution: Execution) -> dict[str, str]:
+        """Stage -> the embed URL of the Tags property's environment of that stage (reference §2.12)."""
+        urls = {}
+        for env_spec in self.folder.web.items("environments"):
+            stage = env_spec.get("stage", "development")
+            key = change_key("web", "environment", env_spec["name"])
+            environment = execution.made.get(key) or next(
+                (e for e in (self.reading.web.environments if self.reading else []) if e["id"] == execution.ids.get(key)),
+                None)
+            url = environment_embed_url(environment) if environment else None
+            if url and stage not in urls:
+                urls[stage] = url
+        return urls
+
+
+def environment_embed_url(environment: dict[str, Any]) -> str | None:
+    attributes = attrs(environment)
+    path = attributes.get("library_path")
+    entries = [e for e in attributes.get("library_entry_points") or [] if e.get("minified")]
+    library_name = (entries[0].get("library_name") if entries else None) or attributes.get("library_name")
+    return f"{settings.EMBED_BASE_URL}/{path}/{library_name}" if path and library_name else None
 
 
 def apply_folder(folder: str | Path, *, plan_only: bool = False, **options: Any) -> ApplyResult:
@@ -312,8 +323,9 @@ def _write_state(folder: Folder, plan: Plan, execution: Execution, result: Apply
                   "datastream_id": result.datastream_id or old.get("datastream_id")})
     if company:
         state["company_id"] = company
-    if result.embed_url:
-        state["embed_url"] = result.embed_url
+    if result.embed_urls:
+        state["embed_urls"] = {**(state.get("embed_urls") or {}), **result.embed_urls}
+        state["embed_url"] = result.embed_urls.get("development", state.get("embed_url"))
     if {k: v for k, v in state.items() if k != "applied_at"} == {k: v for k, v in old.items() if k != "applied_at"}:
         return  # a run that changed nothing leaves the folder as it was
     state["applied_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -324,7 +336,7 @@ def _write_state(folder: Folder, plan: Plan, execution: Execution, result: Apply
 # The folder's files
 
 
-def record_in_folder(folder: Folder, datastream_id: str, embed_url: str | None) -> list[str]:
+def record_in_folder(folder: Folder, datastream_id: str, embed_urls: dict[str, str]) -> list[str]:
     """Put what apply learned into the folder's files; return the ones written.
 
     The datastream id goes into quickstart.yaml and the folder is re-rendered by render.py (the
@@ -343,12 +355,15 @@ def record_in_folder(folder: Folder, datastream_id: str, embed_url: str | None) 
     result = render.write_folder(folder.path, Answers.from_values(values), keep_conflicts=True)
     written = [f.path for f in result.files if f.status in ("create", "update")]
 
-    relpath = settings.HEAD_SNIPPET
-    if embed_url and any(f.path == relpath and f.status == "kept" for f in result.files):
+    kept = {f.path for f in result.files if f.status == "kept"}
+    for stage, url in embed_urls.items():
+        relpath = settings.head_snippet(stage)
+        if relpath not in kept:
+            continue
         path = folder.path / relpath
         old_text = render.read_text_or_none(path) or ""
         script = re.compile(r'<script src="https://assets\.adobedtm\.com/[^"]*" async></script>')
-        code = embed_code(embed_url)
+        code = embed_code(url)
         new_text = script.sub(lambda _: code, old_text, count=1) if script.search(old_text) else old_text + code + "\n"
         if new_text != old_text:
             render.atomic_write(path, new_text)  # its hash is not recorded: it stays a user edit

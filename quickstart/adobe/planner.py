@@ -325,12 +325,15 @@ class _PropertyPlanner:
         return by_stage
 
     def extension_settings(self, ext: dict[str, Any]) -> Any:
-        """The Web SDK's instances point at the datastream apply knows (the file may say PENDING)."""
+        """The Web SDK's instances point at the datastream apply knows wherever the file still
+        says PENDING (or, for development, always: `--datastream-id` is development's)."""
         value = ext.get("settings")
         if ext.get("package") == "adobe-alloy" and isinstance(value, dict) and self.datastream is not None:
             value = json.loads(json.dumps(value))
             for instance in value.get("instances") or []:
-                instance["edgeConfigId"] = self.datastream
+                for stage, key in settings.EDGE_CONFIG_KEYS.items():
+                    if stage == "development" or instance.get(key) in (None, "", settings.PENDING_DATASTREAM_ID):
+                        instance[key] = self.datastream
         return value
 
     def extensions(self) -> dict[str, Any]:

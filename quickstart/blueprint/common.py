@@ -11,7 +11,7 @@ def property_names(domain: str) -> dict[str, str]:
         "web": f"{domain} Meta CAPI (Tags)",
         "edge": f"{domain} Meta CAPI (Event Forwarding)",
         "datastream": f"{domain} Meta CAPI",
-        "token_secret": f"{domain} Meta CAPI token (development)",
+        "token_secret": f"{domain} Meta CAPI token (development)",  # one per stage: token_secret_name()
         "library": "Meta CAPI quick start",
     }
 
@@ -45,3 +45,12 @@ def component(name: str, package: str, descriptor: str, settings: dict, order: i
 
 
 DEVELOPMENT_ENVIRONMENT = {"name": "Development", "stage": "development", "host": "Managed by Adobe"}
+# One environment per stage, on the one Adobe-managed host (reference §2.4: one staging and one
+# production environment per property); publishing moves a library through them.
+ENVIRONMENTS = [DEVELOPMENT_ENVIRONMENT,
+                {"name": "Staging", "stage": "staging", "host": "Managed by Adobe"},
+                {"name": "Production", "stage": "production", "host": "Managed by Adobe"}]
+
+
+def token_secret_name(domain: str, stage: str) -> str:
+    return f"{domain} Meta CAPI token ({stage})"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from quickstart import catalog
-from quickstart.blueprint.common import DEVELOPMENT_ENVIRONMENT, component, data_element, extension, property_names
+from quickstart.blueprint.common import ENVIRONMENTS, component, data_element, extension, property_names, token_secret_name
 from quickstart.resources import render
 from quickstart.settings import TOKEN_ENV, TOKEN_SECRET_DATA_ELEMENT
 
@@ -125,8 +125,11 @@ def build_forwarding_property(answers) -> dict[str, Any]:
     names = property_names(answers.domain)
     return {
         "property": {"name": names["edge"], "platform": "edge"},
-        "environments": [dict(DEVELOPMENT_ENVIRONMENT)],
-        "secrets": [{"name": names["token_secret"], "type_of": "token", "environment": "development", "env": TOKEN_ENV}],
+        "environments": [dict(env) for env in ENVIRONMENTS],
+        # A token secret per environment (a library with the secret data element builds only where
+        # its stage has one). The same variable by default; point one at another to use another token.
+        "secrets": [{"name": token_secret_name(answers.domain, env["stage"]), "type_of": "token",
+                     "environment": env["stage"], "env": TOKEN_ENV} for env in ENVIRONMENTS],
         "extensions": [
             extension("core"),
             extension(CAPI_PACKAGE, CAPI_CONFIG,

@@ -19,12 +19,13 @@ import json
 from typing import Any
 
 from quickstart import catalog
-from quickstart.blueprint.common import DEVELOPMENT_ENVIRONMENT, component, data_element, extension, property_names
+from quickstart.blueprint.common import ENVIRONMENTS, component, data_element, extension, property_names
 from quickstart.resources import render
 from quickstart.settings import (
     ALLOY_INSTANCE,
     ARRAY_DATA_LAYERS,
     DATA_LAYER_DATA_ELEMENT,
+    EDGE_CONFIG_KEYS,
     PENDING_DATASTREAM_ID,
     RULE_PREFIX,
     SETUP_RULE,
@@ -147,6 +148,14 @@ def build_data_elements(answers) -> list[dict[str, Any]]:
     ]
 
 
+def alloy_datastream_ids(answers) -> dict[str, str]:
+    """The datastream of each stage (the Web SDK's edgeConfigId keys): the stage's own answer, else
+    the one for all (`datastream_id`), else the PENDING marker until `apply` knows it."""
+    ids = {"development": answers.datastream_id, "staging": answers.staging_datastream_id or answers.datastream_id,
+           "production": answers.production_datastream_id or answers.datastream_id}
+    return {EDGE_CONFIG_KEYS[stage]: ids[stage] or PENDING_DATASTREAM_ID for stage in ("production", "staging", "development")}
+
+
 def build_tags_property(answers) -> dict[str, Any]:
     names = property_names(answers.domain)
     return {
@@ -160,11 +169,11 @@ def build_tags_property(answers) -> dict[str, Any]:
             # A parameter the event lacks stays undefined instead of becoming "".
             "undefined_vars_return_empty": False,
         },
-        "environments": [dict(DEVELOPMENT_ENVIRONMENT)],
+        "environments": [dict(env) for env in ENVIRONMENTS],
         "extensions": [
             extension("core"),
             extension("adobe-alloy", ALLOY_CONFIG,
-                      {"instances": [{"name": ALLOY_INSTANCE, "edgeConfigId": answers.datastream_id or PENDING_DATASTREAM_ID}]}),
+                      {"instances": [{"name": ALLOY_INSTANCE, **alloy_datastream_ids(answers)}]}),
             extension(catalog.PIXEL_PACKAGE, PIXEL_CONFIG,
                       {"pixelId": answers.pixel_id}),
         ],
