@@ -34,7 +34,8 @@ def _paint(text: str, code: str, colour: bool) -> str:
 # ---------------------------------------------------------------------------------------------
 # init and update: a row per file
 
-STATUS_COLOURS = {"create": "32", "update": "33", "merged": "36", "conflict": "1;31", "overwrite": "31", "kept": "35"}
+STATUS_COLOURS = {"create": "32", "update": "33", "merged": "36", "conflict": "1;31", "overwrite": "31", "kept": "35",
+                  "moved": "33"}
 
 
 def format_write_result(result: Any, *, colour: bool = False, show_diff: bool = False) -> str:

@@ -70,7 +70,7 @@ YAML_HEADERS = {
 
 
 BASE_DIR = f"{STATE_DIR}/base"  # the last render of each generated file, for three-way merges
-CHANGING = ("create", "update", "merged", "conflict", "overwrite")
+CHANGING = ("create", "update", "merged", "conflict", "overwrite", "moved")
 
 
 @dataclass
@@ -79,6 +79,7 @@ class FileStatus:
     # create | identical | update | merged (your edit + the new render) | conflict (markers where
     # both changed the same lines, or an edit with no earlier render to merge with) | overwrite
     # (--force) | kept (your edit, which the new render does not touch, or apply leaving it alone)
+    # | moved (an older quickstart's path, renamed with its content)
     status: str
     diff: str = ""  # unified diff of what is (or would be) written
     note: str = ""
@@ -478,7 +479,7 @@ def _write_existing(folder: Path, answers: Answers, files: dict[str, str], token
         if source != relpath:
             note = "; ".join(filter(None, [f"moved from {source}", note]))
             if text is None and status != "conflict":  # the same content (or your edit) under the new name
-                text = current
+                text, status = current, "moved"
         result.files.append(FileStatus(relpath, status, unified_diff(relpath, current, text) if text is not None else "",
                                        note))
         if text is not None:

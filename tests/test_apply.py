@@ -118,13 +118,20 @@ def test_fresh_apply_builds_both_libraries_and_writes_the_embed_code(make_folder
     assert_complete(fake, folder)
 
     web = fake.property_named("example.com Meta CAPI (Tags)")
-    env = next(e for e in fake.of_type("environments") if e["_property"] == web["id"])
-    url = f"https://assets.adobedtm.com/{env['attributes']['library_path']}/{env['attributes']['library_name']}"
+    urls = {}
+    for stage in ("development", "staging", "production"):  # an embed snippet per environment
+        env = next(e for e in fake.of_type("environments") if e["_property"] == web["id"] and e["attributes"]["stage"] == stage)
+        urls[stage] = f"https://assets.adobedtm.com/{env['attributes']['library_path']}/{env['attributes']['library_name']}"
+        snippet = (folder / "snippets" / f"head.{stage}.html").read_text()
+        assert f'<script src="{urls[stage]}" async></script>' in snippet and "PENDING" not in snippet
+        assert f"{stage} environment" in snippet
+    assert "never the live site" in (folder / "snippets" / "head.development.html").read_text()
+    assert "For the live site" in (folder / "snippets" / "head.production.html").read_text()
+    url = urls["development"]
     embed = f'<script src="{url}" async></script>'
-    assert embed in (folder / "snippets" / "head.development.html").read_text()
-    assert "PENDING" not in (folder / "snippets" / "head.development.html").read_text()
     assert embed in result.stdout and "<head>" in result.stdout  # printed, with the next step
-    assert json.loads((folder / ".quickstart" / "state.json").read_text())["embed_url"] == url
+    state = json.loads((folder / ".quickstart" / "state.json").read_text())
+    assert state["embed_url"] == url and state["embed_urls"] == urls
 
     # The Web SDK points at the datastream, on the server and in every file that was pending.
     alloy = next(e for e in fake.heads("extensions", web["id"]) if e["attributes"]["name"] == "adobe-alloy")
@@ -382,7 +389,8 @@ def test_create_datastream_uses_the_edge_metadata_endpoint_once(make_folder, ado
     assert result.exit_code == 0, result.output
     [record] = fake.datastreams.values()
     edge = fake.property_named("example.com Meta CAPI (Event Forwarding)")
-    edge_env = next(e for e in fake.of_type("environments") if e["_property"] == edge["id"])
+    edge_env = next(e for e in fake.of_type("environments") if e["_property"] == edge["id"]
+                    and e["attributes"]["stage"] == "development")
     assert record["data"]["title"] == "example.com Meta CAPI"
     assert record["data"]["settings"]["com_adobe_launch_ssf"] == {
         "enabled": True, "propertyId": edge["id"], "environmentId": edge_env["id"]}

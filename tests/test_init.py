@@ -437,3 +437,25 @@ def test_ctrl_c_while_starting_is_a_quiet_130():
     bare = subprocess.run([sys.executable, "-c", code.replace("import os, signal, quickstart._entry", "import os, signal")],
                           capture_output=True, text=True, timeout=60)
     assert "KeyboardInterrupt" in bare.stderr and bare.returncode != 130
+
+
+def test_update_moves_an_older_head_html_to_the_development_snippet_keeping_edits(generated, runner):
+    """Folders made before per-environment snippets had snippets/head.html (and its manifest entry)."""
+    import json
+
+    snippets, quickstart_dir = generated / "snippets", generated / ".quickstart"
+    (snippets / "head.development.html").rename(snippets / "head.html")
+    (quickstart_dir / "base" / "snippets" / "head.development.html").rename(quickstart_dir / "base" / "snippets" / "head.html")
+    manifest = json.loads((quickstart_dir / "manifest.json").read_text())
+    manifest["files"]["snippets/head.html"] = manifest["files"].pop("snippets/head.development.html")
+    manifest["render_key"] = ""
+    (quickstart_dir / "manifest.json").write_text(json.dumps(manifest))
+    old = snippets / "head.html"
+    old.write_text("<!-- ours -->\n" + old.read_text())
+
+    result = runner.invoke(cli, ["update", str(generated)])
+    assert result.exit_code == 0, result.output
+    assert "moved from snippets/head.html" in result.output
+    assert not old.exists() and (snippets / "head.development.html").read_text().startswith("<!-- ours -->\n")
+    again = runner.invoke(cli, ["update", str(generated)])
+    assert again.exit_code == 0 and "nothing changed" in again.output and not old.exists()
