@@ -588,17 +588,77 @@ def apply(folder, plan, out_file, plan_file, yes, datastream_id, create_datastre
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else output.format_apply_summary(result, folder))
 
 
-def _confirm(plan, folder: str, yes: bool) -> None:
+@cli.command(short_help="Take FOLDER's libraries through staging to production.")
+@_folder_argument
+@click.option("--to", "target", type=click.Choice(["staging", "production"]), required=True,
+              help="The environment to publish to: staging first, then production.")
+@click.option("--plan", "--dry-run", "plan", is_flag=True,
+              help="Show the steps; change nothing (exit 0: nothing to do, 5: something would change).")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before changing Adobe (required without a terminal).")
+@click.option("--skip-checks", is_flag=True, help="Publish even if `validate --static-only` rejects the folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan or the result as JSON on stdout (progress goes to stderr).")
+def publish(folder, target, plan, yes, skip_checks, as_json):
+    """Publish FOLDER's setup the way Adobe's publishing flow does, both properties.
+
+    --to staging: the development library (built by `apply`) is submitted, moved to the staging
+    environment and built there. --to production: the library on staging is approved, moved to
+    the production environment and built there (published). The event forwarding property goes
+    first. Shows the plan and asks first, as apply does; a rerun changes nothing.
+
+    \b
+    Refuses, changing nothing (exit 2), when: the folder has changes not applied yet; the
+    development build did not succeed; production is asked for what was not built on staging,
+    or while development holds something newer. Exit 3: validate rejects the folder.
+
+    \b
+    Examples:
+      quickstart publish example.com --to staging --plan
+      quickstart publish example.com --to staging --yes
+      quickstart validate example.com --site https://staging.example.com   # the staging page
+      quickstart publish example.com --to production
+    """
+    import json
+
+    from quickstart import output
+    from quickstart.adobe.apply import Apply
+
+    folder = _quickstart_folder(folder)
+
+    def progress(event) -> None:
+        click.echo(output.format_progress(event), err=True)
+
+    try:
+        with Apply(folder, skip_checks=skip_checks, progress=progress) as job:
+            the_plan = job.plan_publish(target)
+            if plan:
+                click.echo(json.dumps(the_plan.to_dict(), indent=2) if as_json
+                           else output.format_plan(the_plan, output.colour_enabled()))
+                if the_plan.has_changes:
+                    raise click.exceptions.Exit(int(ExitCode.WOULD_CHANGE))
+                return
+            if not as_json:
+                click.echo(output.format_plan(the_plan, output.colour_enabled()))
+            _confirm(the_plan, folder, yes, verb="publish")
+            result = job.execute(the_plan)
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: rerun `quickstart publish` to continue where it stopped", err=True)
+        raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else output.format_publish_summary(result, folder))
+
+
+def _confirm(plan, folder: str, yes: bool, verb: str = "apply") -> None:
     """Ask before changing Adobe; without a terminal, --yes is the answer (terraform's -auto-approve)."""
     if yes or not plan.has_changes or plan.missing:
         return  # a plan with missing inputs is refused by execute, before any change
+    review = f"quickstart {verb} {folder}" + (f" --to {plan.target}" if plan.target else "") + " --plan"
     if not _interactive():
-        raise InputError(f"apply would change Adobe and there is no terminal to ask: review `quickstart apply {folder} "
-                         "--plan`, then rerun with --yes; nothing was changed")
+        raise InputError(f"{verb} would change Adobe and there is no terminal to ask: review `{review}`, then rerun "
+                         "with --yes; nothing was changed")
     counts = plan.counts()
-    if not click.confirm(f"Apply these changes ({counts['add']} to add, {counts['change']} to change, "
-                         f"{counts['remove'] + counts['delete']} to remove)?", default=False, err=True):
-        raise QuickstartError("apply cancelled; nothing was changed")
+    if not click.confirm(f"{verb.capitalize()}: {counts['add']} to add, {counts['change']} to change, "
+                         f"{counts['remove'] + counts['delete']} to remove, {counts['builds']} to build. Go ahead?",
+                         default=False, err=True):
+        raise QuickstartError(f"{verb} cancelled; nothing was changed")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ if TYPE_CHECKING:  # the Adobe modules load requests: only `apply` pays for them
     from quickstart.adobe.execute import Progress
     from quickstart.adobe.planner import Change, Diff, Plan
 
-SYMBOLS = {"create": "+", "update": "~", "retry": "~", "wait": "~", "remove": "-", "delete": "x", "run": "»"}
+SYMBOLS = {"create": "+", "update": "~", "retry": "~", "wait": "~", "remove": "-", "delete": "x", "run": "»",
+           "submit": "~", "approve": "~", "reject": "~", "move": "~"}
 COLOURS = {"+": "32", "~": "33", "-": "31", "x": "31", "»": "36"}
 VALUE_WIDTH = 72
 
@@ -178,7 +179,8 @@ def _change_line(change: Change, colour: bool) -> list[str]:
     symbol = SYMBOLS.get(change.action, "?")
     noun = "library" if change.kind == "build" else change.kind
     verb = {"run": "build", "remove": "remove from library", "delete": "delete", "wait": "wait for",
-            "retry": "retry"}.get(change.action, "")
+            "retry": "retry", "submit": "submit", "approve": "approve", "reject": "reject",
+            "move": "move"}.get(change.action, "")
     head = f"{_paint(symbol, COLOURS.get(symbol, '0'), colour)} {verb + ' ' if verb else ''}{noun} {change.name}"
     if change.detail:
         head += f"  ({change.detail})"
@@ -215,6 +217,8 @@ def format_plan(plan: Plan, colour: bool = False) -> str:
     if plan.has_changes:
         lines.append(f"Plan: {counts['add']} to add, {counts['change']} to change, {counts['remove']} to remove from "
                      f"library, {counts['delete']} to delete; {count(counts['builds'], 'build')}.")
+    elif plan.target:
+        lines.append(f"No changes: {plan.target} already has this setup.")
     else:
         lines.append("No changes: Adobe matches the folder.")
     for missing in plan.missing:
@@ -246,10 +250,35 @@ def format_apply_summary(result: Any, folder: str | Path) -> str:
         lines.append("updated in the folder: " + ", ".join(result.files_written))
     lines += list(result.next_steps)
     if result.embed_code:
-        lines += ["", "embed code (development), also in snippets/head.html:", f"  {result.embed_code}", "",
+        from quickstart.settings import head_snippet
+
+        lines += ["", f"embed code (development), also in {head_snippet('development')}:", f"  {result.embed_code}", "",
                   "next:",
-                  f"  paste {Path(folder) / 'snippets' / 'head.html'} into the <head> of your development site",
-                  f"  quickstart validate {folder} --site https://<your site>   # check it in a browser"]
+                  f"  paste {Path(folder) / head_snippet('development')} into the <head> of your development or test "
+                  "pages (never the live site: each apply changes that library at once)",
+                  f"  quickstart validate {folder} --site https://<your test page>   # check it in a browser",
+                  f"  quickstart publish {folder} --to staging    # then --to production; "
+                  f"{head_snippet('staging')} and {head_snippet('production')} are their snippets"]
+    return "\n".join(lines)
+
+
+def format_publish_summary(result: Any, folder: str | Path) -> str:
+    from quickstart.settings import head_snippet
+
+    target = result.plan.target
+    done = set(result.done)
+    built = [c for c in result.plan.changes if c.kind == "build" and c.key in done]
+    lines = [f"done in {result.seconds} s: " + (f"{count(len(built), 'library')} built on {target}" if built
+                                               else f"nothing to change: {target} already has it")
+             + f"; {result.calls} API calls, {result.mutating_calls} of them changes"]
+    snippet = Path(folder) / head_snippet(target)
+    if target == "staging":
+        lines += ["", "next:", f"  paste {snippet} into the <head> of your staging site (never the live one)",
+                  f"  quickstart validate {folder} --site https://<your staging site>",
+                  f"  quickstart publish {folder} --to production"]
+    else:
+        lines += ["", "next:", f"  the live site's <head> needs {snippet} (paste it once; later publishes keep its URL)",
+                  f"  quickstart validate {folder} --site https://<your live site> --event Purchase"]
     return "\n".join(lines)
 
 

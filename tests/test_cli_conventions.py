@@ -233,5 +233,5 @@ def test_help_lists_commands_in_workflow_order_without_cut_summaries(runner):
     text = runner.invoke(cli, ["--help"]).output
     commands = text.split("Commands:")[1]
     names = [line.split()[0] for line in commands.splitlines() if line.startswith("  ") and line.split()]
-    assert names == ["init", "validate", "apply", "update", "completion"]
+    assert names == ["init", "validate", "apply", "publish", "update", "completion"]
     assert "..." not in commands

@@ -231,3 +231,47 @@ def test_search_pages_through_every_match_and_counts_as_a_read(fake_adobe):
     assert [c.path for c in fake_adobe.calls].count("/search") == 2  # 100 + 30
     assert client.stats.mutating == mutating  # a search changes nothing
     assert client.search({"relationships.rules.data.id": {"value": "RLnope"}}, ["rule_components"]) == []
+
+
+def test_library_states_move_only_as_adobe_documents(fake_adobe):
+    """develop/submit/approve/reject: wrong ones are 409s; each state takes only its stage's environment."""
+    client = make_client(fake_adobe)
+    prop = new_property(client, fake_adobe)
+    core = core_extension(client, prop["id"])
+    host = client.create(f"/properties/{prop['id']}/hosts", "hosts", {"name": "Managed by Adobe", "type_of": "akamai"})
+    envs = {stage: client.create(f"/properties/{prop['id']}/environments", "environments",
+                                 {"name": stage.title(), "stage": stage}, {"host": {"data": ref("hosts", host["id"])}})
+            for stage in ("development", "staging", "production")}
+    revision = client.revise("extensions", core["id"])
+    library = client.create(f"/properties/{prop['id']}/libraries", "libraries", {"name": "L"},
+                            {"environment": {"data": ref("environments", envs["development"]["id"])},
+                             "extensions": {"data": [ref("extensions", revision["id"])]}})
+
+    def refused(call) -> list[str]:
+        with pytest.raises(ReactorError) as caught:
+            call()
+        assert caught.value.status == 409
+        return caught.value.codes
+
+    assert refused(lambda: client.update("libraries", library["id"], meta={"action": "approve"})) == ["invalid-transition"]
+    assert refused(lambda: client.update("libraries", library["id"], meta={"action": "submit"})) == ["build-required"]
+    build = client.post(f"/libraries/{library['id']}/builds")
+    assert client.get(f"/builds/{build['id']}")["attributes"]["status"] == "succeeded"
+    submitted = client.update("libraries", library["id"], meta={"action": "submit"})
+    assert submitted["attributes"]["state"] == "submitted" and submitted["relationships"]["environment"]["data"] is None
+    path = f"/libraries/{library['id']}/relationships/environment"
+    assert refused(lambda: client.set_relationship(path, ref("environments", envs["production"]["id"]))) == ["invalid-environment"]
+    client.set_relationship(path, ref("environments", envs["staging"]["id"]))
+    assert refused(lambda: client.set_relationship(f"/libraries/{library['id']}/relationships/extensions", [],
+                                                   method="PATCH")) == ["read-only"]
+    assert refused(lambda: client.update("libraries", library["id"], meta={"action": "approve"})) == ["build-required"]
+    def build_it() -> None:
+        started = client.post(f"/libraries/{library['id']}/builds")
+        assert client.get(f"/builds/{started['id']}")["attributes"]["status"] == "succeeded"
+
+    build_it()
+    client.update("libraries", library["id"], meta={"action": "approve"})
+    client.set_relationship(path, ref("environments", envs["production"]["id"]))
+    build_it()
+    assert client.get(f"/libraries/{library['id']}")["attributes"]["state"] == "published"
+    assert refused(lambda: client.update("libraries", library["id"], meta={"action": "reject"})) == ["invalid-transition"]

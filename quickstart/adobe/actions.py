@@ -131,6 +131,14 @@ class Execution:
         if status != "succeeded":
             raise RemoteError(f"{what} {status}: {status_details(final)}")
 
+    def _transition(self, change: Change, request: dict[str, Any]) -> None:
+        """A library's state: develop, submit, approve or reject (reference §2.10)."""
+        self._record(change.key, self.client.update("libraries", request["id"], meta={"action": request["action"]}))
+
+    def _environment(self, change: Change, request: dict[str, Any]) -> None:
+        self.client.set_relationship(f"/libraries/{request['id']}/relationships/environment",
+                                     {"type": "environments", "id": request["environment"]})
+
     def _delete(self, change: Change, request: dict[str, Any]) -> None:
         self.client.request("DELETE", f"/{request['type']}/{request['id']}")
 

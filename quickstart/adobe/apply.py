@@ -129,21 +129,30 @@ class Apply:
 
         return DatastreamClient(self.tokens, self.session, sandbox=sandbox, retry=self.client.retry, stats=self.stats)
 
-    def read(self) -> Reading:
+    def read(self, *, staged: bool = False) -> Reading:
         looks_up = self.inputs.create_datastream and not (self.inputs.datastream_id or self.folder.datastream_id())
 
         def find() -> Any:
             return self._datastream_client(self.folder.sandbox).find_by_title(self.folder.datastream_title)
         return read(self.client, self.runner, self.folder, self.credentials.org_id,
-                    find_datastream=find if looks_up else None)
+                    find_datastream=find if looks_up else None, staged=staged)
 
     def plan(self) -> Plan:
         self.reading = self.read()
         return make_plan(self.folder, self.reading, self.inputs)
 
+    def plan_publish(self, target: str) -> Plan:
+        """The publish plan for ``target`` (quickstart/adobe/publish.py); apply's own must be empty."""
+        from quickstart.adobe.publish import plan_publish
+
+        self.reading = self.read(staged=True)
+        return plan_publish(self.folder, self.reading, target, pending=make_plan(self.folder, self.reading, self.inputs))
+
     def execute(self, plan: Plan, *, saved: bool = False) -> ApplyResult:
         """Carry out ``plan``; a ``saved`` one only if Adobe still holds what it was made from."""
         folder = self.folder
+        if saved and plan.target is not None:
+            raise StalePlanError("a saved publish plan cannot be carried out later; run `quickstart publish` again")
         if (plan.edge_name, plan.web_name) != (folder.edge.name, folder.web.name):
             raise StalePlanError(f"the plan is for {plan.web_name!r}, not this folder's {folder.web.name!r}; "
                                  "nothing was changed")
@@ -170,8 +179,11 @@ class Apply:
         result.datastream_id = execution.ids.get(DATASTREAM_KEY)
         if plan.only != "edge":
             result.embed_urls = self._embed_urls(execution)
-        _write_state(self.folder, plan, execution, result, self.reading.company_id if self.reading else None)
-        if result.applied:
+        if plan.target is not None:
+            _write_published(self.folder, plan, execution)
+        else:
+            _write_state(self.folder, plan, execution, result, self.reading.company_id if self.reading else None)
+        if result.applied and plan.target is None:
             if result.datastream_id:
                 result.files_written = record_in_folder(self.folder, result.datastream_id, result.embed_urls)
             elif plan.only == "edge":
@@ -273,6 +285,29 @@ def _managed(state: dict[str, Any]) -> dict[str, dict[str, set[str]]]:
         managed[scope] = {"rules": {i for i in rules if isinstance(i, str)},
                           "data_elements": {i for i in elements if isinstance(i, str)}}
     return managed
+
+
+def _write_published(folder: Folder, plan: Plan, execution: Execution) -> None:
+    """What was published where: the library and its build on the target, per property."""
+    from quickstart.render import atomic_write
+
+    state = _old_state(folder.path)
+    published = dict(state.get("published") or {})
+    entry = {}
+    for scope in ("edge", "web"):
+        changes = [c for c in plan.changes if c.scope == scope]
+        building = next((c for c in changes if c.kind == "build" and c.request), None)
+        library_id = building.request["library"] if building else next((c.id for c in changes if c.kind == "library"), None)
+        build = execution.made.get(change_key(scope, "build", plan.target))
+        entry[scope] = {"library_id": library_id,
+                        "build": {"id": build.get("id"), "status": attrs(build).get("status")} if build else
+                        (published.get(plan.target) or {}).get(scope, {}).get("build")}
+    if published.get(plan.target) == entry:
+        return
+    published[plan.target] = entry
+    state["published"] = published
+    state["published_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    atomic_write(folder.path / settings.STATE_FILE, json.dumps(state, indent=2, sort_keys=True) + "\n")
 
 
 def _property_state(folder: Folder, scope: str, plan: Plan, execution: Execution, old: dict[str, Any]) -> dict[str, Any]:

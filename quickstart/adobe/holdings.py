@@ -39,6 +39,11 @@ class Holdings:
     secrets: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> secret
     libraries: list[dict[str, Any]] = field(default_factory=list)
     library_contents: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # of the development library
+    staged_contents: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # of the staging one (publish)
+    # No development library (it went on to staging or production): library_contents are then
+    # those of the library that left, and this names its stage. The development environment
+    # still serves that library's last build.
+    contents_from: str | None = None
     packages: dict[str, dict[str, Any]] = field(default_factory=dict)  # package name -> package resource
 
     @property
@@ -50,14 +55,20 @@ class Holdings:
                        key=lambda e: attrs(e).get("created_at") or "")
         return found[0] if found else None
 
+    def library_on(self, stage: str) -> dict[str, Any] | None:
+        """The library holding the environment of ``stage`` (one per environment)."""
+        environment = self.environment(stage)
+        if environment is None:
+            return None
+        return next((lb for lb in self.libraries if related_id(lb, "environment") == environment["id"]), None)
+
     def development_library(self, library_name: str) -> dict[str, Any] | None:
-        environment = self.environment("development")
-        if environment is not None:
-            for library in self.libraries:
-                if related_id(library, "environment") == environment["id"]:
-                    return library
+        found = self.library_on("development")
+        if found is not None:
+            return found
         # made by a run that died before it could attach the environment
-        return next((lb for lb in self.libraries if name_of(lb) == library_name and not related_id(lb, "environment")), None)
+        return next((lb for lb in self.libraries if name_of(lb) == library_name and not related_id(lb, "environment")
+                     and attrs(lb).get("state") in (None, "development")), None)
 
     def summary(self) -> dict[str, Any]:
         """Everything read, in a stable order (packages aside: they are Adobe's catalog)."""
@@ -73,6 +84,8 @@ class Holdings:
             "rules": listed(self.rules), "secrets": listed(self.secrets), "libraries": listed(self.libraries),
             "components": {rule: listed(items) for rule, items in sorted(self.components.items())},
             "library_contents": {kind: listed(items) for kind, items in sorted(self.library_contents.items())},
+            "staged_contents": {kind: listed(items) for kind, items in sorted(self.staged_contents.items())},
+            "contents_from": self.contents_from,
         }
 
 
@@ -110,9 +123,9 @@ def find_company(client: ReactorClient, org_id: str) -> str:
 
 
 def read(client: ReactorClient, runner: Runner, folder: Folder, org_id: str, *,
-         find_datastream: Callable[[], dict[str, Any] | None] | None = None) -> Reading:
+         find_datastream: Callable[[], dict[str, Any] | None] | None = None, staged: bool = False) -> Reading:
     """See the module docstring. ``find_datastream`` looks the datastream up by title (once the
-    event forwarding property exists)."""
+    event forwarding property exists); ``staged`` also reads what the staging library holds."""
     company_id = find_company(client, org_id)
     specs = folder.specs
     found = runner.all([lambda spec=spec: client.list_named(f"/companies/{company_id}/properties", spec.name)
@@ -141,8 +154,14 @@ def read(client: ReactorClient, runner: Runner, folder: Folder, org_id: str, *,
     calls = []
     for spec, held in zip(specs, holdings):
         library = held.development_library(folder.library_name)
+        if library is None:
+            library, held.contents_from = _moved_on(held, folder.library_name)
         if library is not None:
             calls += [_into(held.library_contents, kind, lambda lid=library["id"], kind=kind:
+                            client.list(f"/libraries/{lid}/{kind}")) for kind in LIBRARY_KINDS]
+        on_staging = held.library_on("staging") if staged else None
+        if on_staging is not None:
+            calls += [_into(held.staged_contents, kind, lambda lid=on_staging["id"], kind=kind:
                             client.list(f"/libraries/{lid}/{kind}")) for kind in LIBRARY_KINDS]
         calls += _package_calls(client, spec, held)
     reading = Reading(company_id, holdings[0], holdings[1])
@@ -153,6 +172,20 @@ def read(client: ReactorClient, runner: Runner, folder: Folder, org_id: str, *,
         calls.append(look_up)
     runner.all(calls)
     return reading
+
+
+def _moved_on(held: Holdings, name: str) -> tuple[dict[str, Any] | None, str | None]:
+    """Our library that left development (on staging or production, or between the two after a
+    publish that stopped half way), and its stage."""
+    for stage in ("staging", "production"):
+        candidate = held.library_on(stage)
+        if candidate is not None and name_of(candidate) == name:
+            return candidate, stage
+    stages = {"submitted": "staging", "approved": "production"}
+    for library in held.libraries:
+        if name_of(library) == name and not related_id(library, "environment") and attrs(library).get("state") in stages:
+            return library, stages[attrs(library)["state"]]
+    return None, None
 
 
 def _into(target: dict[str, Any], key: str, call: Callable[[], Any]) -> Callable[[], None]:

@@ -40,7 +40,8 @@ DATASTREAM_KEY = "datastream"
 # Optional attributes a file may set, compared and sent as given.
 DATA_ELEMENT_ATTRIBUTES = ("default_value", "storage_duration", "force_lower_case", "clean_text", "enabled")
 COMPONENT_ATTRIBUTES = ("order", "rule_order", "negate", "timeout", "delay_next")
-ADD, CHANGE, REMOVE, DELETE = ("create",), ("update", "retry", "wait"), ("remove",), ("delete",)
+ADD, CHANGE, REMOVE, DELETE = ("create",), ("update", "retry", "wait", "submit", "approve", "reject", "move"), \
+    ("remove",), ("delete",)
 KIND_OF_TYPE = {"extensions": "extension", "data_elements": "data element", "rules": "rule"}
 
 
@@ -74,7 +75,7 @@ class Change:
 
     @property
     def label(self) -> str:
-        verb = {"run": "build", "wait": "wait for", "retry": "retry"}.get(self.action, self.action)
+        verb = {"run": "build", "wait": "wait for", "retry": "retry", "move": "move"}.get(self.action, self.action)
         noun = {"build": "library ", "revision": ""}.get(self.kind, self.kind + " ")
         return f"{verb} {noun}{self.name} ({SCOPE_TITLES[self.scope]})"
 
@@ -91,6 +92,7 @@ class Plan:
     only: str | None = None
     prune: bool = False
     datastream_id: str | None = None  # known, or None when the run creates it (or it is missing)
+    target: str | None = None  # a publish plan's environment (staging, production); None: apply
 
     def counts(self) -> dict[str, int]:
         def count(actions: tuple[str, ...]) -> int:
@@ -107,7 +109,8 @@ class Plan:
         return {"format": PLAN_FORMAT, "version": PLAN_VERSION, "fingerprint": self.fingerprint,
                 "edge_name": self.edge_name, "web_name": self.web_name, "library_name": self.library_name,
                 "missing": list(self.missing), "notes": list(self.notes), "only": self.only, "prune": self.prune,
-                "datastream_id": self.datastream_id, "counts": self.counts(), "changes": [asdict(c) for c in self.changes]}
+                "datastream_id": self.datastream_id, "target": self.target, "counts": self.counts(),
+                "changes": [asdict(c) for c in self.changes]}
 
     @classmethod
     def from_dict(cls, data: Any, source: str) -> "Plan":
@@ -120,7 +123,8 @@ class Plan:
             return cls(changes=changes, fingerprint=str(data["fingerprint"]), edge_name=str(data["edge_name"]),
                        web_name=str(data["web_name"]), library_name=str(data["library_name"]),
                        missing=list(data.get("missing") or []), notes=list(data.get("notes") or []),
-                       only=data.get("only"), prune=bool(data.get("prune")), datastream_id=data.get("datastream_id"))
+                       only=data.get("only"), prune=bool(data.get("prune")), datastream_id=data.get("datastream_id"),
+                       target=data.get("target"))
         except (KeyError, TypeError, ValueError):
             raise InputError(f"{source} is a damaged plan file; make a new one with `quickstart apply --plan --out`") from None
 
@@ -498,7 +502,7 @@ class _PropertyPlanner:
         if library is not None and attrs(library).get("state") not in (None, "development"):
             raise RemoteError(f"library {name_of(library)!r} on the development environment is {attrs(library)['state']}; "
                               "move it back to development (or delete it) in the Data Collection UI, then rerun")
-        contents = held.library_contents if library is not None else {}
+        contents = held.library_contents if library is not None or held.contents_from else {}
         wanted: dict[str, list[Any]] = {kind: [] for kind in LIBRARY_KINDS}
         revised = 0
         managed_origins = set()
@@ -533,6 +537,12 @@ class _PropertyPlanner:
         key = self.key("library")
         relationships = {kind: {"data": [{"type": kind, "id": item} for item in items]} for kind, items in wanted.items()}
         count = sum(len(items) for items in wanted.values())
+        if library is None and held.contents_from and not needs_contents and not removed:
+            # Published on: development's last build is that library's, and the folder has nothing newer.
+            self.add(Change(key, self.scope, "library", self.library_name, "unchanged",
+                            detail=f"on {held.contents_from}; development has nothing newer"))
+            self.add(Change(self.key("build"), self.scope, "build", self.library_name, "unchanged", detail="development"))
+            return
         if library is None:
             self.add(Change(key, self.scope, "library", self.library_name, "create",
                             detail=f"on the development environment, with {count} resources", request={

@@ -53,6 +53,12 @@ HEAD_TYPES = ("extensions", "data_elements", "rules")
 DELETABLE = ("data_elements", "rules", "rule_components")  # ADOCS endpoints: DELETE /{type}/{id}
 SEARCH_MAX_SIZE = 100
 READ_ONLY_POSTS = ("/ims/token/v3", "/search")  # POSTs that change nothing
+# action -> (the states it leaves, the state it makes); and the stage each state's environment has
+TRANSITIONS = {"develop": (("submitted", "approved", "rejected"), "development"),
+               "submit": (("development",), "submitted"),
+               "approve": (("submitted",), "approved"),
+               "reject": (("submitted", "approved"), "rejected")}
+STATE_STAGES = {"development": "development", "submitted": "staging", "approved": "production"}
 
 
 class ApiError(Exception):
@@ -784,6 +790,7 @@ class FakeAdobe(LocalServer):
             "name": attributes["name"], "state": "development", "published_at": None, "build_required": True,
             "created_at": _now(), "updated_at": _now()}, {"environment": {"data": None}, "last_build": {"data": None}})
         library["_resources"] = {kind: [] for kind in LIBRARY_KINDS}
+        library["_built_on"] = None  # the stage of its last successful build
         library["meta"] = {"build_status": None, "build_required_detail": "No build found since last state change"}
         try:
             environment = self._rel(relationships, "environment", "environments", prop, required=False)
@@ -816,10 +823,8 @@ class FakeAdobe(LocalServer):
             resource["_outcome"] = self.next_secret_outcome
             return resource
         if action:
-            if type_ == "libraries" and action in ("develop", "submit", "approve", "reject"):
-                resource["attributes"]["state"] = {"develop": "development", "submit": "submitted",
-                                                   "approve": "approved", "reject": "rejected"}[action]
-                return resource
+            if type_ == "libraries" and action in TRANSITIONS:
+                return self._transition(resource, action)
             raise ApiError(409, "invalid-action", "Conflict", f"unknown action {action}", "/data/meta/action")
         if resource["attributes"].get("revision_number", 0) > 0:
             raise ApiError(409, "read-only", "Conflict", "This resource is read-only and cannot be modified.", "/data")
@@ -878,8 +883,11 @@ class FakeAdobe(LocalServer):
     def _attach_environment(self, library: dict[str, Any], environment: dict[str, Any]) -> None:
         holder = environment["relationships"]["library"]["data"]
         if holder and holder["id"] != library["id"] and holder["id"] in self.resources:
-            raise ApiError(409, "environment-in-use", "Conflict",
-                           "An Environment can only be assigned to one Library at a time.", "/data/relationships/environment")
+            previous = self.resources[holder["id"]]
+            if previous["attributes"]["state"] != "published":  # a newer library replaces the published one
+                raise ApiError(409, "environment-in-use", "Conflict",
+                               "An Environment can only be assigned to one Library at a time.", "/data/relationships/environment")
+            previous["relationships"]["environment"]["data"] = None
         old = library["relationships"]["environment"]["data"]
         if old:
             self.resources[old["id"]]["relationships"]["library"]["data"] = None
@@ -909,15 +917,46 @@ class FakeAdobe(LocalServer):
         library["_resources"][kind] = chosen
         library["attributes"]["build_required"] = True
 
+    def _transition(self, library: dict[str, Any], action: str) -> dict[str, Any]:
+        """develop | submit | approve | reject (ADOCS libraries.md, transition.md); a wrong one is a 409.
+        A library leaves its environment when its state changes (each state holds only its own stage's)."""
+        allowed, new_state = TRANSITIONS[action]
+        state = library["attributes"]["state"]
+        if state not in allowed:
+            raise ApiError(409, "invalid-transition", "Conflict",
+                           f"a library in state {state} cannot {action} (from: {', '.join(allowed)})", "/data/meta/action")
+        needed = {"submit": "development", "approve": "staging"}.get(action)
+        if needed and (library["meta"].get("build_status") != "succeeded" or library["_built_on"] != needed):
+            raise ApiError(409, "build-required", "Conflict",
+                           f"a library needs a successful build on {needed} before it can {action}", "/data/meta/action")
+        self._detach_environment(library)
+        library["attributes"]["state"] = new_state
+        library["attributes"]["updated_at"] = _now()
+        library["meta"]["build_status"] = None
+        library["attributes"]["build_required"] = True
+        return library
+
+    def _detach_environment(self, library: dict[str, Any]) -> None:
+        old = library["relationships"]["environment"]["data"]
+        if old:
+            self.resources[old["id"]]["relationships"]["library"]["data"] = None
+        library["relationships"]["environment"]["data"] = None
+
     def _library_relationship(self, method: str, library: dict[str, Any], kind: str, data: Any) -> tuple[int, dict[str, str], Any]:
         prop = self.resources[library["_property"]]
-        if library["attributes"]["state"] != "development":
-            raise ApiError(409, "read-only", "Conflict", "only libraries in development can change")
         if kind == "environment":
             if method not in ("POST", "PATCH") or not isinstance(data, dict):
                 raise ApiError(405, "method-not-allowed", "Method Not Allowed")
-            self._attach_environment(library, self._rel({"environment": {"data": data}}, "environment", "environments", prop))
+            environment = self._rel({"environment": {"data": data}}, "environment", "environments", prop)
+            stage = STATE_STAGES.get(library["attributes"]["state"])
+            if environment["attributes"]["stage"] != stage:
+                raise ApiError(409, "invalid-environment", "Conflict",
+                               f"a library in state {library['attributes']['state']} can only be assigned a {stage} "
+                               "environment", "/data/relationships/environment")
+            self._attach_environment(library, environment)
             return 200, {}, {"data": data}
+        if library["attributes"]["state"] != "development":
+            raise ApiError(409, "read-only", "Conflict", "only libraries in development can change")
         if kind not in LIBRARY_KINDS or not isinstance(data, list):
             raise ApiError(404, "not-found", "Record Not Found", f"no relationship {kind}")
         if method == "DELETE":
@@ -989,6 +1028,10 @@ class FakeAdobe(LocalServer):
             return
         environment = self.resources[resource["relationships"]["environment"]["data"]["id"]]
         resource["attributes"]["status"] = "succeeded"
+        library["_built_on"] = environment["attributes"]["stage"]
+        if library["attributes"]["state"] == "approved" and environment["attributes"]["stage"] == "production":
+            library["attributes"]["state"] = "published"  # built on production: live
+            library["attributes"]["published_at"] = _now()
         entry = environment["attributes"]["library_entry_points"][0]
         resource["meta"]["artifact_url"] = f"https://assets.adobedtm.com/{entry['references'][0]}"
         library["attributes"]["build_required"] = False
