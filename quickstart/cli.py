@@ -265,6 +265,7 @@ def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, defaul
     """
     from quickstart import answers as answers_mod
     from quickstart import render
+    from quickstart.output import format_next_steps
 
     given = _flag_values(domain=domain, pixel_id=pixel_id, data_layer_path=data_layer_path, events=events,
                          test_event_code=test_event_code, ldu=ldu, default_country=default_country,
@@ -308,7 +309,7 @@ def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, defaul
         raise InputError("--validate needs the access token: set META_CAPI_ACCESS_TOKEN or use --token-stdin")
     result = render.write_folder(target, answers, token=token if store_token else None, force=force, dry_run=dry_run)
     _show_write(result, as_json, show_diff, notes=notes,
-                next_steps=None if dry_run else render.next_steps(result.folder, answers, token_known=token is not None))
+                next_steps=None if dry_run else format_next_steps(result.folder, answers, token_known=token is not None))
     if dry_run:
         raise click.exceptions.Exit(int(ExitCode.WOULD_CHANGE if result.would_change else ExitCode.OK))
 
@@ -570,7 +571,7 @@ def apply(folder, plan, out_file, plan_file, yes, datastream_id, create_datastre
                 the_plan = job.plan()
                 if plan:
                     if out_file:
-                        from quickstart.render import atomic_write
+                        from quickstart.fsio import atomic_write
 
                         atomic_write(Path(out_file), json.dumps(the_plan.to_dict(), indent=2) + "\n")
                     click.echo(json.dumps(the_plan.to_dict(), indent=2) if as_json

@@ -39,6 +39,38 @@ STATUS_COLOURS = {"create": "32", "update": "33", "merged": "36", "conflict": "1
                   "moved": "33"}
 
 
+def format_next_steps(folder: Path, answers: Any, *, token_known: bool) -> str:
+    """What to run next after init, ready to paste into a shell (every path is quoted for it)."""
+    import shlex
+
+    from quickstart.settings import DATA_LAYER_SNIPPET, HEAD_SNIPPET, TOKEN_ENV
+    from quickstart.state import embed_urls_of, load_state
+
+    shell = shlex.quote(str(folder))
+
+    def path(relpath: str) -> str:
+        return shlex.quote(str(Path(folder, relpath)))
+
+    steps = ["", "next:"]
+    if not answers.test_event_code:
+        steps.append(f"  - get a test event code (Events Manager > Test Events): quickstart update {shell} --test-event-code CODE")
+    if not token_known:
+        steps.append(f"  - export {TOKEN_ENV}=... (Events Manager > your pixel > Settings > Generate access token), "
+                     f"or keep it in the folder's .env: quickstart update {shell} --store-token --token-stdin")
+    steps.append(f"  quickstart validate {shell}        # checks + test events at Meta")
+    applied = bool(embed_urls_of(load_state(folder)))
+    if applied:
+        steps.append(f"  quickstart apply {shell} --plan    # what changed since the last apply")
+        steps.append(f"  paste {path(HEAD_SNIPPET)} into the <head> of a test page (it loads the development library)")
+    else:
+        steps.append(f"  quickstart apply {shell} --plan    # then without --plan, to create it in Adobe")
+        steps.append(f"  after apply: paste {path(HEAD_SNIPPET)} into the <head> of a test page "
+                     "(apply writes the development library's embed into it)")
+    steps.append(f"  send events with metaConversion.track(...) as {path(DATA_LAYER_SNIPPET)} shows; "
+                 f"see {path('README.md')}")
+    return "\n".join(steps)
+
+
 def format_write_result(result: Any, *, colour: bool = False, show_diff: bool = False) -> str:
     verb = "would write" if result.dry_run else "wrote"
     changing = [f for f in result.files if f.status not in ("identical", "kept")]

@@ -104,7 +104,7 @@ def load_site_config(folder: str | Path) -> SiteConfig:
     if not answers_file.is_file():
         raise InputError(f"{str(root)!r} has no {ANSWERS_FILE}; give a folder made by `quickstart init`")
     answers = answers_mod.Answers.from_values(answers_mod.load_answers_file(answers_file))
-    from quickstart.render import embed_urls_of, load_state
+    from quickstart.state import embed_urls_of, load_state
 
     return SiteConfig(
         folder=root,

@@ -250,7 +250,7 @@ def test_update_dry_run_writes_nothing_and_exits_would_change_when_changes(gener
 
 
 def test_failed_write_leaves_no_partial_folder(tmp_path, runner, monkeypatch):
-    from quickstart import render
+    from quickstart.render import writer as render
 
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
@@ -317,7 +317,7 @@ def test_validate_flag_checks_its_needs_before_writing(tmp_path, runner, extra, 
 
 def test_update_with_nothing_to_change_answers_from_the_manifest(generated, runner, monkeypatch):
     """No render when the answers, the sources and every file are what the manifest recorded."""
-    from quickstart import render
+    from quickstart.render import writer as render
 
     def no_render(*args, **kwargs):
         raise AssertionError("rendered although nothing changed")
@@ -337,7 +337,7 @@ def test_a_changed_file_or_answer_still_renders(generated, runner):
 
 
 def test_two_forced_updates_in_one_second_keep_both_backups(generated, runner, monkeypatch):
-    from quickstart import render
+    from quickstart.render import writer as render
 
     monkeypatch.setattr(render.time, "strftime", lambda fmt: "20261203-120000")  # the same second, twice
     readme = generated / "README.md"
@@ -380,7 +380,7 @@ def test_update_never_writes_through_a_link_out_of_the_folder(generated, runner,
 def test_a_failed_update_changes_nothing_and_the_next_one_has_no_false_conflicts(generated, runner, monkeypatch):
     import errno
 
-    from quickstart import render
+    from quickstart.render import writer as render
 
     before = files_in(generated)
     real_mkstemp, calls = render.tempfile.mkstemp, []
@@ -402,7 +402,7 @@ def test_a_failed_update_changes_nothing_and_the_next_one_has_no_false_conflicts
 
 
 def test_the_loser_of_two_concurrent_inits_says_so(tmp_path, runner, monkeypatch):
-    from quickstart import render
+    from quickstart.render import writer as render
 
     folder = tmp_path / "example.com"
     real_rename = render.os.rename

@@ -12,7 +12,7 @@ from ruamel.yaml import YAML
 from quickstart.answers import Answers
 from quickstart.blueprint import build_all
 from quickstart.cli import cli
-from quickstart.render import content_hash
+from quickstart.fsio import content_hash
 from quickstart.settings import MANIFEST_FILE
 from quickstart.yamlio import dump_document, load_document
 

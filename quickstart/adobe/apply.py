@@ -16,7 +16,6 @@ while what Adobe holds is what it was made from (``fingerprint``).
 from __future__ import annotations
 
 import html
-import json
 import os
 import re
 import time
@@ -267,7 +266,7 @@ def _session(concurrency: int) -> Any:
 
 
 def _old_state(folder: Path) -> dict[str, Any]:
-    from quickstart.render import load_state
+    from quickstart.state import load_state
 
     return load_state(folder)
 
@@ -289,7 +288,7 @@ def _managed(state: dict[str, Any]) -> dict[str, dict[str, set[str]]]:
 
 def _write_published(folder: Folder, plan: Plan, execution: Execution) -> None:
     """What was published where: the library and its build on the target, per property."""
-    from quickstart.render import atomic_write
+    from quickstart.state import save_state
 
     state = _old_state(folder.path)
     published = dict(state.get("published") or {})
@@ -302,12 +301,8 @@ def _write_published(folder: Folder, plan: Plan, execution: Execution) -> None:
         entry[scope] = {"library_id": library_id,
                         "build": {"id": build.get("id"), "status": attrs(build).get("status")} if build else
                         (published.get(plan.target) or {}).get(scope, {}).get("build")}
-    if published.get(plan.target) == entry:
-        return
     published[plan.target] = entry
-    state["published"] = published
-    state["published_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    atomic_write(folder.path / settings.STATE_FILE, json.dumps(state, indent=2, sort_keys=True) + "\n")
+    save_state(folder.path, {**state, "published": published}, stamp="published_at")
 
 
 def _property_state(folder: Folder, scope: str, plan: Plan, execution: Execution, old: dict[str, Any]) -> dict[str, Any]:
@@ -346,7 +341,7 @@ def _property_state(folder: Folder, scope: str, plan: Plan, execution: Execution
 
 def _write_state(folder: Folder, plan: Plan, execution: Execution, result: ApplyResult, company: str | None) -> None:
     """A record of ids (never a secret). Written atomically; other keys in the file are kept."""
-    from quickstart.render import atomic_write
+    from quickstart.state import save_state
 
     old = _old_state(folder.path)
     state = dict(old)
@@ -361,10 +356,7 @@ def _write_state(folder: Folder, plan: Plan, execution: Execution, result: Apply
     if result.embed_urls:
         state["embed_urls"] = {**(state.get("embed_urls") or {}), **result.embed_urls}
         state["embed_url"] = result.embed_urls.get("development", state.get("embed_url"))
-    if {k: v for k, v in state.items() if k != "applied_at"} == {k: v for k, v in old.items() if k != "applied_at"}:
-        return  # a run that changed nothing leaves the folder as it was
-    state["applied_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    atomic_write(folder.path / settings.STATE_FILE, json.dumps(state, indent=2, sort_keys=True) + "\n")
+    save_state(folder.path, state)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -380,7 +372,7 @@ def record_in_folder(folder: Folder, datastream_id: str, embed_urls: dict[str, s
     edited stays theirs; only in their own head.html is the embed script swapped, since pasting
     that snippet is the next step.
     """
-    from quickstart import render
+    from quickstart import fsio, render
     from quickstart.answers import Answers
 
     if folder.answers_values is None:
@@ -396,12 +388,12 @@ def record_in_folder(folder: Folder, datastream_id: str, embed_urls: dict[str, s
         if relpath not in kept:
             continue
         path = folder.path / relpath
-        old_text = render.read_text_or_none(path) or ""
+        old_text = fsio.read_text_or_none(path) or ""
         script = re.compile(r'<script src="https://assets\.adobedtm\.com/[^"]*" async></script>')
         code = embed_code(url)
         new_text = script.sub(lambda _: code, old_text, count=1) if script.search(old_text) else old_text + code + "\n"
         if new_text != old_text:
-            render.atomic_write(path, new_text)  # its hash is not recorded: it stays a user edit
+            fsio.atomic_write(path, new_text)  # its hash is not recorded: it stays a user edit
             written.append(relpath)
     return written
 
