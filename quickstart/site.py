@@ -97,22 +97,20 @@ class SiteConfig:
 
 
 def load_site_config(folder: str | Path) -> SiteConfig:
-    from quickstart import answers as answers_mod
+    """What the page should have, from the one loader (quickstart/folder.py): the answers, and the
+    embed URLs `apply` recorded in state.json (never a regex over a file the user may edit)."""
+    from quickstart.folder import load_folder
+    from quickstart.state import embed_urls_of
 
-    root = Path(folder)
-    answers_file = root / ANSWERS_FILE
-    if not answers_file.is_file():
-        raise InputError(f"{str(root)!r} has no {ANSWERS_FILE}; give a folder made by `quickstart init`")
-    answers = answers_mod.Answers.from_values(answers_mod.load_answers_file(answers_file))
-    from quickstart.state import embed_urls_of, load_state
-
+    loaded = load_folder(folder).require(ANSWERS_FILE)
+    answers = loaded.answers
     return SiteConfig(
-        folder=root,
+        folder=loaded.path,
         data_layer_path=answers.data_layer_path,
         path_segments=tuple(answers.path_segments),
         events=tuple(answers.events),
         pixel_id=answers.pixel_id,
-        embed_urls=embed_urls_of(load_state(root)),  # what apply recorded, never a regex over an edited file
+        embed_urls=embed_urls_of(loaded.state),
     )
 
 

@@ -59,20 +59,15 @@ from quickstart.blueprint.tags import (
 )
 from quickstart.errors import InputError
 from quickstart.settings import (
-    ANSWERS_FILE,
-    DATA_LAYER_SNIPPET,
-    DATASTREAM_FILE,
     ENV_FILE,
     FORWARDING_FILE,
     GRAPH_API_VERSION,
-    HEAD_SNIPPET,
     SETUP_RULE,
     TAGS_FILE,
     TEST_EVENT_CODE_ENV,
     TOKEN_ENV,
 )
 
-REQUIRED_FILES = (ANSWERS_FILE, TAGS_FILE, FORWARDING_FILE, DATASTREAM_FILE, HEAD_SNIPPET, DATA_LAYER_SNIPPET)
 
 
 # What the test events pretend the browser was; clearly a test, still a real browser shape.
@@ -136,18 +131,8 @@ class DedupStatus:
 
 
 @dataclass
-class Folder:
-    """A generated folder, loaded."""
-
-    path: Path
-    answers: Any  # quickstart.answers.Answers
-    tags: dict[str, Any]
-    forwarding: dict[str, Any]
-
-
-@dataclass
 class StaticResult:
-    folder: Folder | None
+    folder: Any  # quickstart.folder.Folder, complete; None when it is not
     findings: list[Finding]
     dedup: dict[str, DedupStatus]
 
@@ -266,15 +251,14 @@ class Report:
 
 
 def check_folder(folder_path: str | Path) -> StaticResult:
-    """Every static check; never touches the network."""
-    path = Path(folder_path)
-    findings: list[Finding] = []
-    for name in REQUIRED_FILES:
-        if not (path / name).is_file():
-            findings.append(Finding(name, None, "file is missing; run `quickstart update <folder>` to write it again"))
-    folder = _load(path, findings)
+    """Every static check; never touches the network. The folder comes from quickstart/folder.py;
+    the problems it met loading are findings like any other."""
+    from quickstart.folder import load_folder
+
+    folder = load_folder(folder_path)
+    findings = [Finding(problem.file, None, problem.message) for problem in folder.problems]
     dedup: dict[str, DedupStatus] = {}
-    if folder is None:
+    if not folder.complete:
         return StaticResult(None, findings, dedup)
     checker = _Checker(folder, findings)
     checker.check_extensions()
@@ -290,52 +274,6 @@ def check_folder(folder_path: str | Path) -> StaticResult:
 
     save_valid_cache()
     return StaticResult(folder, findings, dedup)
-
-
-def _load(path: Path, findings: list[Finding]) -> Folder | None:
-    from quickstart import answers as answers_mod
-
-    answers = None
-    if (path / ANSWERS_FILE).is_file():
-        try:
-            answers = answers_mod.Answers.from_values(answers_mod.load_answers_file(path / ANSWERS_FILE))
-        except InputError as exc:
-            findings.append(Finding(ANSWERS_FILE, None, exc.message))
-    from quickstart.shapes import property_problems
-
-    documents = {}
-    for name, platform in ((TAGS_FILE, "web"), (FORWARDING_FILE, "edge")):
-        if not (path / name).is_file():
-            continue
-        document = _load_yaml(path / name, findings)
-        if document is None:
-            continue
-        problems = property_problems(document, name, platform)
-        findings.extend(Finding(name, None, problem.split(": ", 1)[1]) for problem in problems)
-        if not problems:  # the checks read its parts: only a well-shaped document goes on
-            documents[name] = document
-    if answers is None or len(documents) < 2:
-        return None
-    return Folder(path, answers, documents[TAGS_FILE], documents[FORWARDING_FILE])
-
-
-def _load_yaml(path: Path, findings: list[Finding]) -> dict[str, Any] | None:
-    from quickstart.yamlio import YAMLError, error_line, load_document
-
-    try:
-        document = load_document(path.read_text(encoding="utf-8"))
-    except YAMLError as exc:
-        line = error_line(exc)
-        where = f" (line {line})" if line is not None else ""
-        findings.append(Finding(path.name, None, f"not valid YAML{where}: {exc}"))
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        findings.append(Finding(path.name, None, f"cannot be read ({type(exc).__name__})"))
-        return None
-    if not isinstance(document, dict):
-        findings.append(Finding(path.name, None, "must be a mapping with property, extensions, data_elements and rules"))
-        return None
-    return document
 
 
 def _data_elements(document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -383,7 +321,7 @@ def edge_reference(value: Any) -> str | None:
 
 
 class _Checker:
-    def __init__(self, folder: Folder, findings: list[Finding]):
+    def __init__(self, folder: Any, findings: list[Finding]):
         self.folder = folder
         self.answers = folder.answers
         self.findings = findings
@@ -750,7 +688,7 @@ def _quickstart_code_for(params: tuple[str, ...], test_code: str | None) -> dict
     return code
 
 
-def extension_request(folder: Folder, action: dict[str, Any], snapshot: dict[str, Any], *,
+def extension_request(folder: Any, action: dict[str, Any], snapshot: dict[str, Any], *,
                       environment: str = "development") -> tuple[dict[str, Any], list[str]]:
     """The body the CAPI extension sends for this snapshot in a build of `environment`, and the
     data elements that could not be evaluated. Raises ExtensionThrows."""
@@ -762,7 +700,7 @@ def extension_request(folder: Folder, action: dict[str, Any], snapshot: dict[str
     return build_body(settings), resolver.unresolved
 
 
-def build_test_events(folder: Folder, *, default_country: str | None = None, now: int | None = None,
+def build_test_events(folder: Any, *, default_country: str | None = None, now: int | None = None,
                       events: list[str] | None = None) -> tuple[list[TestEvent], list[Finding]]:
     """One CAPI event per chosen event, exactly as the forwarding rule's CAPI extension would send
     it from the browser's snapshot of the sample data; and findings for what the folder makes the

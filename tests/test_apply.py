@@ -414,7 +414,7 @@ def test_a_failed_build_shows_its_status_details(make_folder, adobe_env):
 def test_not_a_generated_folder_is_bad_input(tmp_path, adobe_env):
     with pytest.raises(InputError) as caught:
         apply_folder(tmp_path, environ=adobe_env.env())
-    assert "event-forwarding.yaml is missing" in caught.value.message
+    assert "quickstart.yaml: file is missing: is this a folder made by `quickstart init`?" in caught.value.message
 
 
 def test_secrets_and_builds_are_waited_for_until_they_finish(make_folder, monkeypatch):

@@ -1,4 +1,5 @@
-"""The folder as apply reads it: the two property files, the datastream file, the answers.
+"""The folder as apply reads it: the two property documents as ``PropertySpec``, the datastream
+document, the answers (all from quickstart/folder.py), and what apply derives from them.
 
 Shape problems stop here, before any call (one line naming the file and the item).
 """
@@ -86,30 +87,6 @@ def alloy_instances(web: PropertySpec) -> list[dict[str, Any]]:
     return []
 
 
-def _load_yaml(path: Path, required: bool) -> dict[str, Any] | None:
-    from quickstart.yamlio import YAMLError, error_line, load_document
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        if required:
-            raise InputError(f"{path} is missing; is this a folder made by `quickstart init`?") from None
-        return None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    except OSError as exc:
-        raise InputError(f"{path} cannot be read ({exc.strerror or type(exc).__name__})") from None
-    try:
-        data = load_document(text)
-    except YAMLError as exc:
-        line = error_line(exc)
-        where = f", line {line}" if line is not None else ""
-        raise InputError(f"{path}{where}: not valid YAML ({exc})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path} must be a mapping")
-    return data
-
-
 def _check_spec(spec: PropertySpec, platform: str) -> None:
     from quickstart.shapes import property_problems
 
@@ -136,18 +113,13 @@ def _check_spec(spec: PropertySpec, platform: str) -> None:
 
 
 def load_folder(folder: str | Path) -> Folder:
-    path = Path(folder)
-    if not path.is_dir():
-        raise InputError(f"{path} is not a folder")
-    edge = PropertySpec("edge", settings.FORWARDING_FILE, _load_yaml(path / settings.FORWARDING_FILE, required=True) or {})
-    web = PropertySpec("web", settings.TAGS_FILE, _load_yaml(path / settings.TAGS_FILE, required=True) or {})
+    """The folder as apply reads it, from the one loader (quickstart/folder.py): its first problem
+    in the answers or the property files stops here, before any call."""
+    from quickstart.folder import load_folder as load
+
+    loaded = load(folder).require(settings.ANSWERS_FILE, settings.TAGS_FILE, settings.FORWARDING_FILE)
+    edge = PropertySpec("edge", settings.FORWARDING_FILE, loaded.forwarding)
+    web = PropertySpec("web", settings.TAGS_FILE, loaded.tags)
     _check_spec(edge, "edge")
     _check_spec(web, "web")
-    datastream = _load_yaml(path / settings.DATASTREAM_FILE, required=False) or {}
-    answers_values = None
-    if (path / settings.ANSWERS_FILE).exists():
-        from quickstart.answers import check_values, load_answers_file
-
-        answers_values = load_answers_file(path / settings.ANSWERS_FILE)
-        check_values(answers_values)  # a bad answer (a datastream id, say) stops here, before any call
-    return Folder(path, edge, web, datastream, answers_values)
+    return Folder(loaded.path, edge, web, loaded.datastream, loaded.answers_values)
