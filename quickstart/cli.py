@@ -445,10 +445,13 @@ def validate(folder, site, site_events, as_json, dry_run, static_only, allow_liv
     """
     folder = _quickstart_folder(folder)
     if site:
+        from quickstart import output
         from quickstart import site as site_mod
 
-        code = site_mod.run_site_command(folder, site, list(site_events), as_json=as_json, echo=click.echo)
-        raise click.exceptions.Exit(int(code))
+        rows = site_mod.check_site(folder, site, list(site_events))
+        click.echo(output.site_rows_json(rows, site, folder) if as_json
+                   else output.format_site_rows(rows, site, output.colour_enabled()))
+        raise click.exceptions.Exit(int(ExitCode.OK if site_mod.site_ok(rows) else ExitCode.REJECTED))
     _run_validate(folder, as_json=as_json, dry_run=dry_run, static_only=static_only, allow_live=allow_live,
                   graph_version=graph_version, default_country=default_country, events=list(site_events) or None)
 

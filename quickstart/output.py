@@ -182,6 +182,32 @@ def _event_table(report: Any) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------
+# validate --site
+
+SITE_COLOURS = {"pass": "32", "fail": "1;31", "skip": "33"}
+
+
+def format_site_rows(rows: list[Any], url: str, colour: bool = False) -> str:
+    width = max(len(row.name) for row in rows)
+    lines = [f"site check: {url}"]
+    for row in rows:
+        status = _paint(f"{row.status.upper():4}", SITE_COLOURS.get(row.status, "0"), colour)
+        lines.append(f"  {status}  {row.name:<{width}}  {row.why}")
+        if row.status == "fail" and row.what_to_do:
+            lines.append(f"  {'':4}  {'':<{width}}  -> {row.what_to_do}")
+    counts = {status: sum(row.status == status for row in rows) for status in ("pass", "fail", "skip")}
+    lines.append(f"{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped")
+    return "\n".join(lines)
+
+
+def site_rows_json(rows: list[Any], url: str, folder: str | Path) -> str:
+    from dataclasses import asdict
+
+    return json.dumps({"url": url, "folder": str(folder), "ok": not any(row.status == "fail" for row in rows),
+                       "checks": [asdict(row) for row in rows]}, indent=2)
+
+
+# ---------------------------------------------------------------------------------------------
 # apply
 
 

@@ -16,7 +16,7 @@ import json
 import os
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import parse_qs, urlsplit
@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 from quickstart import catalog
 from quickstart.blueprint.tags import EVENT_DETAIL, EVENT_ID_TOKEN
 from quickstart.render import sample_payload
-from quickstart.errors import ExitCode, InputError, QuickstartError, UnreachableError
+from quickstart.errors import InputError, QuickstartError, UnreachableError
 from quickstart.settings import (
     ANSWERS_FILE,
     CHROMIUM_ENV,
@@ -759,38 +759,5 @@ def _dedup_row(name: str, event: catalog.Event, pixel_hits: list[PixelHit], edge
                     f"{EVENT_ID_TOKEN} (re-run quickstart apply)")
 
 
-# ---------------------------------------------------------------------------------------------
-# The command
-
-
-def format_rows(rows: list[CheckRow], url: str) -> str:
-    width = max(len(row.name) for row in rows)
-    lines = [f"site check: {url}"]
-    for row in rows:
-        lines.append(f"  {row.status.upper():4}  {row.name:<{width}}  {row.why}")
-        if row.status == FAIL and row.what_to_do:
-            lines.append(f"  {'':4}  {'':<{width}}  -> {row.what_to_do}")
-    counts = {status: sum(row.status == status for row in rows) for status in (PASS, FAIL, SKIP)}
-    lines.append(f"{counts[PASS]} passed, {counts[FAIL]} failed, {counts[SKIP]} skipped")
-    return "\n".join(lines)
-
-
-def rows_as_json(rows: list[CheckRow], url: str, folder: str) -> str:
-    return json.dumps({"url": url, "folder": str(folder), "ok": not any(row.status == FAIL for row in rows),
-                       "checks": [asdict(row) for row in rows]}, indent=2)
-
-
-def run_site_command(folder: str, url: str, events: list[str], *, as_json: bool, echo: Callable[..., Any],
-                     **check_options: Any) -> int:
-    """`validate --site`: run the checks, print them, return the exit code (3 when one failed).
-
-    Errors (bad input 2, page unreachable 4, no browser 1) are printed as one line on stderr
-    and returned as their exit code, so the caller only has to exit with it.
-    """
-    try:
-        rows = check_site(folder, url, events, **check_options)
-    except QuickstartError as exc:
-        echo(f"error: {exc.message}", err=True)
-        return int(exc.exit_code)
-    echo(rows_as_json(rows, url, folder) if as_json else format_rows(rows, url))
-    return int(ExitCode.REJECTED if any(row.status == FAIL for row in rows) else ExitCode.OK)
+def site_ok(rows: list[CheckRow]) -> bool:
+    return not any(row.status == FAIL for row in rows)

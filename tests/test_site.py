@@ -18,7 +18,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from quickstart import site
-from quickstart.errors import ExitCode
+from quickstart.errors import ExitCode, QuickstartError
 from quickstart.settings import PENDING_EMBED_URL
 from tests.browser_helpers import PIXEL_ID, generate_folder
 from tests.fakes.site_standins import TAGS_LIBRARY_URL, standin_routes
@@ -323,15 +323,26 @@ class Echo:
         self.out: list[str] = []
         self.err: list[str] = []
 
-    def __call__(self, message: str = "", err: bool = False) -> None:
-        (self.err if err else self.out).append(message)
+
+def run_site_command(folder: str, url: str, events: list[str], *, as_json: bool, echo: Echo, **check_options) -> int:
+    """What `validate --site` does (quickstart/cli.py), with a browser and routes the test gives:
+    the checks, their text or JSON, the exit code; errors as the CLI shows them."""
+    from quickstart import output
+
+    try:
+        rows = site.check_site(folder, url, events, **check_options)
+    except QuickstartError as exc:
+        echo.err.append(f"error: {exc.message}")
+        return int(exc.exit_code)
+    echo.out.append(output.site_rows_json(rows, url, folder) if as_json else output.format_site_rows(rows, url))
+    return int(ExitCode.OK if site.site_ok(rows) else ExitCode.REJECTED)
 
 
 @pytest.mark.browser
 def test_command_json_output_and_exit_codes(browser, site_server, folder):
     good = site_server.serve("/good-json", good_page(folder))
     echo = Echo()
-    code = site.run_site_command(str(folder), good, ["Purchase"], as_json=True, echo=echo, browser=browser,
+    code = run_site_command(str(folder), good, ["Purchase"], as_json=True, echo=echo, browser=browser,
                                  routes=standin_routes(folder), wait_seconds=WAIT)
     assert code == ExitCode.OK
     report = json.loads("\n".join(echo.out))
@@ -341,7 +352,7 @@ def test_command_json_output_and_exit_codes(browser, site_server, folder):
 
     bare = site_server.serve("/bare-text", page())
     echo = Echo()
-    code = site.run_site_command(str(folder), bare, [], as_json=False, echo=echo, browser=browser,
+    code = run_site_command(str(folder), bare, [], as_json=False, echo=echo, browser=browser,
                                  routes=standin_routes(folder), wait_seconds=WAIT)
     assert code == ExitCode.REJECTED
     text = "\n".join(echo.out)
@@ -359,7 +370,7 @@ def free_port() -> int:
 @pytest.mark.browser
 def test_unreachable_page_exits_4(browser, folder):
     echo = Echo()
-    code = site.run_site_command(str(folder), f"http://127.0.0.1:{free_port()}/", [], as_json=False, echo=echo,
+    code = run_site_command(str(folder), f"http://127.0.0.1:{free_port()}/", [], as_json=False, echo=echo,
                                  browser=browser, wait_seconds=WAIT)
     assert code == ExitCode.UNREACHABLE
     assert echo.out == []
@@ -372,7 +383,7 @@ def test_unreachable_page_exits_4(browser, folder):
 ])
 def test_bad_events_exit_2_before_a_browser_starts(folder, events, says):
     echo = Echo()
-    code = site.run_site_command(str(folder), "https://example.com/", events, as_json=False, echo=echo)
+    code = run_site_command(str(folder), "https://example.com/", events, as_json=False, echo=echo)
     assert code == ExitCode.USAGE
     assert says in echo.err[0]
 
@@ -380,14 +391,14 @@ def test_bad_events_exit_2_before_a_browser_starts(folder, events, says):
 def test_event_not_in_the_folder_exits_2(tmp_path):
     small = generate_folder(tmp_path / "example.com", "--events", "PageView,Purchase")
     echo = Echo()
-    code = site.run_site_command(str(small), "https://example.com/", ["Lead"], as_json=False, echo=echo)
+    code = run_site_command(str(small), "https://example.com/", ["Lead"], as_json=False, echo=echo)
     assert code == ExitCode.USAGE
     assert "no Lead rule" in echo.err[0]
 
 
 def test_bad_url_exits_2(folder):
     echo = Echo()
-    assert site.run_site_command(str(folder), "example.com", [], as_json=False, echo=echo) == ExitCode.USAGE
+    assert run_site_command(str(folder), "example.com", [], as_json=False, echo=echo) == ExitCode.USAGE
     assert "http://" in echo.err[0]
 
 
@@ -405,7 +416,7 @@ def test_missing_chromium_gives_one_clear_line(folder):
         capture_output=True, text=True, timeout=60,
         env={**{k: v for k, v in os.environ.items() if not k.startswith("QUICKSTART_")}, "QUICKSTART_CHROMIUM": "/nonexistent"},
     )
-    assert result.returncode in (1, 2)
+    assert result.returncode == 1  # the machine lacks something: not bad input
     assert "Traceback" not in result.stderr + result.stdout
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -416,7 +427,7 @@ def test_missing_chromium_gives_one_clear_line(folder):
 def test_missing_playwright_gives_one_clear_line(folder):
     # sys.modules[name] = None makes `import playwright...` raise ImportError, as when it is not installed.
     result = _run_cli(folder, {}, prelude="import sys; sys.modules['playwright'] = None; sys.modules['playwright.sync_api'] = None")
-    assert result.returncode in (1, 2)
+    assert result.returncode == 1
     assert "Traceback" not in result.stderr + result.stdout
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -444,3 +455,21 @@ def test_validate_site_from_the_command_line(site_server, folder):
     assert checks["page loads"] == "pass"
     assert checks["embed code in <head>"] == "fail"
     assert checks["_satellite is defined"] == "fail"
+
+
+@pytest.mark.browser
+def test_a_staging_page_is_checked_against_the_staging_environment(browser, site_server, tmp_path_factory):
+    """After `publish --to staging` the staging site carries head.staging.html: its library counts."""
+    staged = applied(generate_folder(tmp_path_factory.mktemp("staged") / "example.com"))
+    state = staged / ".quickstart" / "state.json"
+    development = TAGS_LIBRARY_URL.replace("0a1b2c3d4e5f", "ffffffffffff")
+    state.write_text(json.dumps({"embed_urls": {"development": development, "staging": TAGS_LIBRARY_URL}}))
+    url = site_server.serve("/staging", good_page(staged))
+    rows = run_checks(browser, staged, url)
+    row = rows["embed code is this folder's environment"]
+    assert row.status == "pass" and row.why == f"loads the staging library {TAGS_LIBRARY_URL}"
+
+    state.write_text(json.dumps({"embed_urls": {"development": development}}))
+    rows = run_checks(browser, staged, url)
+    row = rows["embed code is this folder's environment"]
+    assert row.status == "fail" and "not one of this folder's environments" in row.why
