@@ -106,7 +106,7 @@ def test_a_huge_retry_after_gives_up_at_once_with_exit_4(hostile):
 
     import requests
 
-    from quickstart.adobe.reactor import RetryPolicy, send_with_retries
+    from quickstart.http import RetryPolicy, send_with_retries
     from quickstart.errors import ExitCode, UnreachableError
 
     hostile.then(429, b"{}", {"Retry-After": "100000"})
@@ -211,7 +211,7 @@ def test_a_trickling_adobe_answer_is_cut_off_too(hostile):
 
     import requests
 
-    from quickstart.adobe.reactor import RetryPolicy, send_with_retries
+    from quickstart.http import RetryPolicy, send_with_retries
     from quickstart.errors import UnreachableError
 
     hostile.then(200, {"data": ["x" * 60]}, byte_every=0.2)

@@ -29,7 +29,8 @@ from quickstart.adobe.actions import Execution
 from quickstart.adobe.execute import PollPolicy, ProgressSink, Runner
 from quickstart.adobe.holdings import Reading, read
 from quickstart.adobe.planner import DATASTREAM_KEY, Inputs, Plan, change_key, make_plan
-from quickstart.adobe.reactor import DEFAULT_RETRY, CallStats, ReactorClient, RetryPolicy
+from quickstart.adobe.reactor import ReactorClient
+from quickstart.http import DEFAULT_RETRY, CallStats, RetryPolicy, new_session
 from quickstart.adobe.resources import attrs
 from quickstart.adobe.spec import Folder, load_folder
 from quickstart.errors import ChecksFailedError, InputError, QuickstartError
@@ -104,7 +105,7 @@ class Apply:
         self.secrets = _secret_values(self.folder, self.environ)
         self.inputs.secrets_available = frozenset(self.secrets)
         self._own_session = session is None
-        self.session = session or _session(concurrency)
+        self.session = session or new_session(pool=concurrency)
         self.stats = CallStats()
         self.tokens = ims.TokenProvider(self.credentials, self.session)
         self.client = ReactorClient(self.tokens, session=self.session, retry=retry, stats=self.stats,
@@ -249,16 +250,6 @@ def _secret_values(folder: Folder, environ: Mapping[str, str]) -> dict[str, str]
         if value:
             found[name] = value
     return found
-
-
-def _session(concurrency: int) -> Any:
-    import requests
-
-    session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=max(10, concurrency))
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from quickstart import settings
-from quickstart.adobe.reactor import DEFAULT_RETRY, CallStats, RetryPolicy, send_with_retries
+from quickstart.http import DEFAULT_RETRY, CallStats, RetryPolicy, json_or, send_with_retries
 from quickstart.blueprint.datastream import EVENT_FORWARDING_SERVICE
 from quickstart.errors import RemoteError
 
@@ -52,10 +52,7 @@ class DatastreamClient:
         response = send_with_retries(self.session, method, self.base_url + path, idempotent=method == "GET",
                                      what="Adobe Edge metadata service", policy=self.retry, stats=self.stats,
                                      params=params, json=body, headers=headers)
-        try:
-            document = response.json() if response.content else {}
-        except ValueError:
-            document = {}
+        document = json_or(response, {}) if response.content else {}
         if response.status_code >= 400:
             errors = document.get("errors") if isinstance(document, dict) else None
             parts = [f"{e.get('code') or e.get('title')}: {e.get('detail') or e.get('message')}" for e in errors or [] if isinstance(e, dict)]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from quickstart import settings
-from quickstart.adobe.reactor import send_with_retries
+from quickstart.http import json_or, send_with_retries
 from quickstart.errors import InputError, RemoteError, UnreachableError
 from quickstart.redaction import redact
 
@@ -87,7 +87,7 @@ class TokenProvider:
         # Form body, never the query string: the secret must not end up in a URL or a log.
         # Asking twice for a token does no harm, so the request counts as idempotent for retries.
         response = send_with_retries(self._session, "POST", self._url, data=form, idempotent=True, what="Adobe IMS")
-        body = _json_or_empty(response)
+        body = json_or(response, {}, dict)
         if response.status_code >= 500 or response.status_code == 429:
             raise UnreachableError(f"Adobe IMS answered {response.status_code} to every try; try again later")
         if response.status_code != 200 or not body.get("access_token"):
@@ -99,11 +99,3 @@ class TokenProvider:
         lifetime = float(body.get("expires_in") or 86399)
         self._token = str(body["access_token"])
         self._renew_at = started + max(lifetime - RENEW_MARGIN_SECONDS, lifetime / 2)
-
-
-def _json_or_empty(response: Any) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}

@@ -16,113 +16,19 @@ What it takes care of (reference/adobe-reactor.md §1, §7):
 from __future__ import annotations
 
 import json
-import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import requests
-import urllib3
 
 from quickstart import settings
-from quickstart.backoff import backoff_delay, parse_retry_after
-from quickstart.redaction import redact
 from quickstart.errors import QuickstartError, RemoteError, UnreachableError
-from quickstart.http import DeadlineExceeded, request_within_deadline
+from quickstart.http import DEFAULT_RETRY, CallStats, RetryPolicy, json_or, send_with_retries
+from quickstart.redaction import redact
 
 JSONAPI = "application/vnd.api+json"
 ACCEPT = f"{JSONAPI};revision=1"
 PAGE_SIZE = 100
-MUTATING_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 5  # tries in all, the first one included
-    base_delay: float = 0.5  # seconds; doubles each retry, with jitter
-    max_delay: float = 20.0
-    max_retry_after: float = 120.0  # we honour Retry-After, up to this
-    timeout: tuple[float, float] = (10.0, 60.0)  # connect, read (the gap between two bytes)
-    request_deadline: float = 120.0  # the whole answer, however slowly it comes
-    command_deadline: float = 3600.0  # a whole command's calls (apply resumes where it stopped)
-
-    def delay(self, retry_number: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, self.max_retry_after)
-        return backoff_delay(retry_number, self.base_delay, self.max_delay)
-
-
-DEFAULT_RETRY = RetryPolicy()
-
-
-@dataclass
-class CallStats:
-    """HTTP requests sent (retries included), for the summary and the benchmark."""
-
-    calls: int = 0
-    mutating: int = 0
-    retries: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def count(self, method: str, retry: bool, read_only: bool = False) -> None:
-        with self._lock:
-            self.calls += 1
-            if method in MUTATING_METHODS and not read_only:
-                self.mutating += 1
-            if retry:
-                self.retries += 1
-
-
-def _never_reached_server(exc: Exception) -> bool:
-    """True when the request cannot have been processed: no connection was ever made."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    reason = getattr(exc.args[0], "reason", None) if exc.args else None  # urllib3's MaxRetryError
-    return isinstance(reason, urllib3.exceptions.NewConnectionError)  # refused, DNS (a subclass), unroutable
-
-
-def send_with_retries(session: Any, method: str, url: str, *, idempotent: bool, what: str,
-                      policy: RetryPolicy = DEFAULT_RETRY, stats: CallStats | None = None,
-                      read_only: bool = False, **kwargs: Any) -> Any:
-    """Send one request, retrying what is safe to retry; return the last response.
-
-    ``read_only`` marks a POST that changes nothing (a search): counted as a read.
-    Raises UnreachableError when the service cannot be reached after the retries.
-    """
-    for attempt in range(policy.attempts):
-        last = attempt == policy.attempts - 1
-        if stats is not None:
-            stats.count(method, retry=attempt > 0, read_only=read_only)
-        try:
-            # Never follows a redirect (requests would re-send the body, credentials, a secret, to it).
-            response = request_within_deadline(session, method, url, deadline=policy.request_deadline,
-                                               timeout=policy.timeout, **kwargs)
-        except DeadlineExceeded:
-            raise UnreachableError(f"{what} did not finish its answer to {method} within {policy.request_deadline:.0f} s "
-                                   "(it is sending too slowly); try again later") from None
-        except requests.exceptions.RequestException as exc:
-            safe = idempotent or _never_reached_server(exc)
-            if last or not safe:
-                hint = "" if safe else "; it may or may not have been done: rerun, quickstart finds it by name"
-                raise UnreachableError(f"{what} did not answer {method} ({type(exc).__name__}){hint}") from None
-            time.sleep(policy.delay(attempt, None))
-            continue
-        status = response.status_code
-        if 300 <= status < 400:
-            location = str(response.headers.get("Location") or "(no Location)").split("?", 1)[0][:200]
-            response.close()
-            raise RemoteError(f"{what} answered {status}, a redirect to {location}; quickstart never follows "
-                              "redirects (credentials would go along): check the service URL")
-        retryable = status in (429, 503) or (idempotent and status >= 500)
-        if not retryable or last:
-            return response
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        if retry_after is not None and retry_after > policy.max_retry_after:
-            response.close()
-            raise UnreachableError(f"{what} answered {status} and asks to wait {retry_after:,.0f} s before the next "
-                                   f"request; quickstart waits at most {policy.max_retry_after:.0f} s: try again later")
-        time.sleep(policy.delay(attempt, retry_after))
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,17 +160,15 @@ class ReactorClient:
             raise self._error(method, path, response)
         if response.status_code == 204 or not response.content:
             return None
-        try:
-            return response.json()
-        except ValueError:
-            raise RemoteError(f"Reactor {method} {path} answered {response.status_code} with a body that is not JSON") from None
+        document = json_or(response, None, dict)
+        if document is None:
+            raise RemoteError(f"Reactor {method} {path} answered {response.status_code} with a body that is not a JSON document")
+        return document
 
     def _error(self, method: str, path: str, response: Any) -> QuickstartError:
         status = response.status_code
-        try:
-            errors = response.json().get("errors") or []
-        except (ValueError, AttributeError):
-            errors = []
+        errors = json_or(response, {}, dict).get("errors") or []
+        errors = errors if isinstance(errors, list) else []
         described = self._scrub(describe_errors(errors) if errors else f"HTTP {status}")
         where = f"Reactor {method} {path.split('?')[0]}"
         if status >= 500 or status == 429:

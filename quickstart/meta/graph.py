@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from quickstart import settings
 from quickstart.backoff import backoff_delay, parse_retry_after
+from quickstart.http import json_or
 from quickstart.redaction import redact
 from quickstart.errors import ChecksFailedError, RemoteError, UnreachableError
 
@@ -236,10 +237,9 @@ class GraphClient:
     @property
     def session(self):
         if self._session is None:
-            import requests
+            from quickstart.http import new_session
 
-            self._session = requests.Session()
-            self._session.headers.update({"User-Agent": f"quickstart/{_version()}", "Accept": "application/json"})
+            self._session = new_session(user_agent=f"quickstart/{_version()}", accept="application/json")
         return self._session
 
     def events_url(self, pixel_id: str) -> str:
@@ -299,7 +299,7 @@ class GraphClient:
                 raise GraphAnswerError(
                     f"the Graph API at {self.base_url} answered {response.status_code}, a redirect to {location}; "
                     "quickstart never follows redirects (the token would go along): check QUICKSTART_GRAPH_URL")
-            payload = _json_or_none(response)
+            payload = json_or(response)
             if 200 <= response.status_code < 300 and not isinstance(payload, dict):
                 response.close()
                 raise GraphAnswerError(
@@ -357,13 +357,6 @@ def _count(value: Any) -> int:
         return max(0, int(value))
     except (TypeError, ValueError):
         return 0
-
-
-def _json_or_none(response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def _connection_problem(exc: Exception) -> str:
