@@ -1,7 +1,7 @@
 """The property models as plain data: what `init` writes and `apply` creates.
 
 ``build_all(answers)`` returns the three documents of the output folder (DESIGN §3) as
-dicts; render.py serialises them, apply.py posts them, validate.py checks them.
+dicts; render/ serialises them, adobe/ plans and posts them, validate/ checks them.
 """
 
 from __future__ import annotations
