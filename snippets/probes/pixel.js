@@ -1,0 +1,2 @@
+// validate --site: is the Meta Pixel's fbq there?
+() => typeof window.fbq === 'function'
