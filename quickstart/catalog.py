@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-PIXEL_PACKAGE = "facebook-pixel"
+from quickstart.blueprint.descriptors import PIXEL as PIXEL_PACKAGE  # noqa: E402  (catalog's name for it)
 
 
 @dataclass(frozen=True)

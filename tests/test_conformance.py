@@ -196,3 +196,16 @@ def test_vendored_manifests_are_the_reference_ones():
     assert len(references) == 5
     for path in references:
         assert (MANIFEST_DIR / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_every_descriptor_quickstart_names_is_in_the_real_manifests():
+    """quickstart/blueprint/descriptors.py is the one list; each id resolves in a real extension.json."""
+    from quickstart.blueprint import descriptors
+    from quickstart.schemas import descriptor_schema
+
+    ids = {name: value for name, value in vars(descriptors).items()
+           if name.isupper() and isinstance(value, str) and value.count("::") == 2}
+    assert len(ids) >= 14
+    for name, descriptor in ids.items():
+        found = [descriptor_schema(descriptor, platform) for platform in ("web", "edge")]
+        assert any(schema is not None for schema in found), (name, descriptor)

@@ -30,7 +30,8 @@ from quickstart.adobe.resources import (
     reference,
     references_in,
 )
-from quickstart.adobe.spec import SCOPE_TITLES, SECRET_DATA_ELEMENT_DESCRIPTOR, Folder, PropertySpec
+from quickstart.adobe.spec import SCOPE_TITLES, Folder, PropertySpec
+from quickstart.blueprint.descriptors import ALLOY, CORE, SECRET_ELEMENT
 from quickstart.errors import InputError, RemoteError
 
 PLAN_FORMAT = "quickstart-apply-plan"
@@ -332,7 +333,7 @@ class _PropertyPlanner:
         """The Web SDK's instances point at the datastream apply knows wherever the file still
         says PENDING (or, for development, always: `--datastream-id` is development's)."""
         value = ext.get("settings")
-        if ext.get("package") == "adobe-alloy" and isinstance(value, dict) and self.datastream is not None:
+        if ext.get("package") == ALLOY and isinstance(value, dict) and self.datastream is not None:
             value = json.loads(json.dumps(value))
             for instance in value.get("instances") or []:
                 for stage, key in settings.EDGE_CONFIG_KEYS.items():
@@ -353,7 +354,7 @@ class _PropertyPlanner:
                 wanted["enabled"] = ext["enabled"]
             current = self.held.extensions.get(package_name)
             ids[package_name] = self.id_or_ref(key, current)
-            if current is None and package_name == "core" and self.held.prop is None:
+            if current is None and package_name == CORE and self.held.prop is None:
                 # Reactor installs Core with a new property (reference §2.2): find it, then set what the file says.
                 self.add(Change(key, self.scope, "extension", package_name, "create", detail="comes with the new property",
                                 request={"op": "find_extension", "path": f"/properties/{self.property_ref}/extensions",
@@ -414,7 +415,7 @@ class _PropertyPlanner:
 
     def element_settings(self, element: dict[str, Any], secret_ids: dict[str, Any]) -> Any:
         value = element.get("settings")
-        if element.get("delegate_descriptor_id") != SECRET_DATA_ELEMENT_DESCRIPTOR:
+        if element.get("delegate_descriptor_id") != SECRET_ELEMENT:
             return value
         value = json.loads(json.dumps(value or {}))
         stages = value.setdefault("secrets", {})

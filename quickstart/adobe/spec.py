@@ -12,9 +12,9 @@ from typing import Any
 
 from quickstart import settings
 from quickstart.blueprint.datastream import EVENT_FORWARDING_SERVICE
+from quickstart.blueprint.descriptors import ALLOY, CORE
 from quickstart.errors import InputError
 
-SECRET_DATA_ELEMENT_DESCRIPTOR = "core::dataElements::secret"
 SCOPE_TITLES = {"edge": "event forwarding property", "web": "Tags property", "datastream": "datastream"}
 
 
@@ -82,7 +82,7 @@ def _real(value: Any) -> str | None:
 
 def alloy_instances(web: PropertySpec) -> list[dict[str, Any]]:
     for ext in web.items("extensions"):
-        if ext.get("package") == "adobe-alloy":
+        if ext.get("package") == ALLOY:
             return list((ext.get("settings") or {}).get("instances") or [])
     return []
 
@@ -98,7 +98,7 @@ def _check_spec(spec: PropertySpec, platform: str) -> None:
         if not secret.get("name") or secret.get("type_of", "token") != "token":
             raise InputError(f"{spec.file}: secrets need a name, and only type_of: token is supported")
     packages = {ext.get("package") for ext in spec.items("extensions")}
-    if "core" not in packages:
+    if CORE not in packages:
         raise InputError(f"{spec.file}: extensions must include core")
     used = [(f"data element {d.get('name')!r}", d) for d in spec.items("data_elements")]
     for rule in spec.items("rules"):

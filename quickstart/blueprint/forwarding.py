@@ -17,16 +17,21 @@ from typing import Any
 
 from quickstart import catalog
 from quickstart.blueprint.common import ENVIRONMENTS, component, data_element, extension, property_names, token_secret_name
+from quickstart.blueprint.descriptors import (  # noqa: F401  (CAPI_CONFIG and SEND_CAPI_DATA: read by validate)
+    CAPI as CAPI_PACKAGE,
+    CORE,
+    CAPI_CONFIG,
+    CUSTOM_CODE_ELEMENT,
+    IP_ELEMENT,
+    PATH_ELEMENT,
+    SECRET_ELEMENT,
+    SEND_CAPI_DATA,
+    VALUE_COMPARISON,
+)
 from quickstart.resources import render
 from quickstart.settings import TOKEN_ENV, TOKEN_SECRET_DATA_ELEMENT
 
-CAPI_PACKAGE = "facebook_conversions_api_extension"
-SEND_CAPI_DATA = f"{CAPI_PACKAGE}::actions::send_capi_data"
-CAPI_CONFIG = f"{CAPI_PACKAGE}::extensionConfiguration::config"
 EDGE_EVENT_DATA = "arc.event.data"  # where the Web SDK's `data` (the event's snapshot) arrives on the edge
-PATH_ELEMENT = "core::dataElements::path"
-CUSTOM_CODE_ELEMENT = "core::dataElements::custom-code"
-VALUE_COMPARISON = "core::conditions::value-comparison"
 
 # conversionData fields the web rule writes -> (edge data element, CAPI action setting)
 CONVERSION_FIELDS: tuple[tuple[str, str, str], ...] = (
@@ -67,25 +72,25 @@ def test_event_code_source(code: str) -> str:
 
 def build_data_elements(answers) -> list[dict[str, Any]]:
     elements = [
-        data_element(name, "core", PATH_ELEMENT, {"path": f"{EDGE_EVENT_DATA}.conversionData.{field}"},
+        data_element(name, CORE, PATH_ELEMENT, {"path": f"{EDGE_EVENT_DATA}.conversionData.{field}"},
                      f"conversionData.{field}, written in the browser by Generate New Event ID.")
         for field, name, _ in CONVERSION_FIELDS
     ]
-    elements.append(data_element(CLIENT_IP_DATA_ELEMENT, "core", "core::dataElements::ip", {},
+    elements.append(data_element(CLIENT_IP_DATA_ELEMENT, CORE, IP_ELEMENT, {},
                                  "The visitor's IP address as the Edge Network saw it."))
-    elements.append(data_element(TOKEN_SECRET_DATA_ELEMENT, "core", "core::dataElements::secret", {"secrets": {}},
+    elements.append(data_element(TOKEN_SECRET_DATA_ELEMENT, CORE, SECRET_ELEMENT, {"secrets": {}},
                                  "The CAPI access token secret; `quickstart apply` links the development secret."))
     for field, key in catalog.USER_FIELDS.items():
-        elements.append(data_element(catalog.data_element_name(field), "core", PATH_ELEMENT,
+        elements.append(data_element(catalog.data_element_name(field), CORE, PATH_ELEMENT,
                                      {"path": f"{HASHED_USER}.{key}"},
                                      f"Customer information `{key}`: a SHA-256 digest made in the browser."))
     params = used_params(answers)
     if params:
-        elements.append(data_element(CUSTOM_DATA_ELEMENT, "core", CUSTOM_CODE_ELEMENT,
+        elements.append(data_element(CUSTOM_DATA_ELEMENT, CORE, CUSTOM_CODE_ELEMENT,
                                      {"source": custom_data_source(params)},
                                      "Meta custom_data: the event's parameters that have a value, 0 included."))
     if answers.test_event_code:
-        elements.append(data_element(TEST_EVENT_CODE_ELEMENT, "core", CUSTOM_CODE_ELEMENT,
+        elements.append(data_element(TEST_EVENT_CODE_ELEMENT, CORE, CUSTOM_CODE_ELEMENT,
                                      {"source": test_event_code_source(answers.test_event_code)},
                                      "The test event code on development builds; nothing elsewhere."))
     return elements
@@ -113,7 +118,7 @@ def build_rule(answers, event: catalog.Event) -> dict[str, Any]:
     return {
         "name": event.rule_name,
         "components": [
-            component(f"Event name is {event.name}", "core", VALUE_COMPARISON,
+            component(f"Event name is {event.name}", CORE, VALUE_COMPARISON,
                       {"leftOperand": token(EVENT_NAME_DATA_ELEMENT), "comparison": {"operator": "equals"},
                        "rightOperand": event.name}, 0),
             component(f"Send {event.name} to Meta CAPI", CAPI_PACKAGE, SEND_CAPI_DATA, capi_settings(answers, event), 0),
@@ -131,7 +136,7 @@ def build_forwarding_property(answers) -> dict[str, Any]:
         "secrets": [{"name": token_secret_name(answers.domain, env["stage"]), "type_of": "token",
                      "environment": env["stage"], "env": TOKEN_ENV} for env in ENVIRONMENTS],
         "extensions": [
-            extension("core"),
+            extension(CORE),
             extension(CAPI_PACKAGE, CAPI_CONFIG,
                       {"pixelId": answers.pixel_id, "accessToken": token(TOKEN_SECRET_DATA_ELEMENT)}),
         ],

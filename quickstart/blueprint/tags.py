@@ -20,6 +20,17 @@ from typing import Any
 
 from quickstart import catalog
 from quickstart.blueprint.common import ENVIRONMENTS, component, data_element, extension, property_names
+from quickstart.blueprint.descriptors import (  # noqa: F401  (re-exported: validate reads them from here)
+    ALLOY,
+    ALLOY_CONFIG,
+    CORE,
+    CUSTOM_CODE_ACTION,
+    CUSTOM_CODE_ELEMENT,
+    DIRECT_CALL,
+    LIBRARY_LOADED,
+    PIXEL_CONFIG,
+    WEB_SDK_SEND_EVENT,
+)
 from quickstart.resources import render
 from quickstart.settings import (
     ALLOY_INSTANCE,
@@ -31,12 +42,6 @@ from quickstart.settings import (
     SETUP_RULE,
 )
 
-PIXEL_CONFIG = f"{catalog.PIXEL_PACKAGE}::extensionConfiguration::config"
-ALLOY_CONFIG = "adobe-alloy::extensionConfiguration::config"
-WEB_SDK_SEND_EVENT = "adobe-alloy::actions::send-event"
-CUSTOM_CODE_ACTION = "core::actions::custom-code"
-DIRECT_CALL = "core::events::direct-call"
-LIBRARY_LOADED = "core::events::library-loaded"
 GENERATE_EVENT_ID = "Generate New Event ID"
 INSTALL_RUNTIME = "Install the quickstart runtime and deliver the site queue"
 # Where a rule's actions read their event: the snapshot Generate New Event ID prepared.
@@ -109,31 +114,31 @@ def not_awaited(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_setup_rule(answers) -> dict[str, Any]:
-    trigger = component("Library Loaded (Page Top)", "core", LIBRARY_LOADED, {}, 0)
+    trigger = component("Library Loaded (Page Top)", CORE, LIBRARY_LOADED, {}, 0)
     trigger["rule_order"] = SETUP_RULE_ORDER
     return {
         "name": SETUP_RULE,
         "components": [
             trigger,
-            awaited(component(INSTALL_RUNTIME, "core", CUSTOM_CODE_ACTION,
+            awaited(component(INSTALL_RUNTIME, CORE, CUSTOM_CODE_ACTION,
                               {"language": "javascript", "source": runtime_source(answers)}, 0)),
         ],
     }
 
 
 def build_rule(answers, event: catalog.Event) -> dict[str, Any]:
-    triggers = [component(f"Direct call {event.direct_call}", "core", DIRECT_CALL, {"identifier": event.direct_call}, 0)]
+    triggers = [component(f"Direct call {event.direct_call}", CORE, DIRECT_CALL, {"identifier": event.direct_call}, 0)]
     if event.fires_on_load:  # PageView: once when the library loads, and on each SPA navigation
-        triggers.insert(0, component("Library Loaded (Page Top)", "core", LIBRARY_LOADED, {}, 0))
+        triggers.insert(0, component("Library Loaded (Page Top)", CORE, LIBRARY_LOADED, {}, 0))
     return {
         "name": event.rule_name,
         "components": [
             *triggers,
-            awaited(component(GENERATE_EVENT_ID, "core", CUSTOM_CODE_ACTION,
+            awaited(component(GENERATE_EVENT_ID, CORE, CUSTOM_CODE_ACTION,
                               {"language": "javascript", "source": generate_event_id_source(event)}, 0)),
             not_awaited(component(f"Meta Pixel: {event.name}", catalog.PIXEL_PACKAGE, event.pixel_descriptor,
                                   pixel_settings(event), 1)),
-            not_awaited(component("Web SDK: send event", "adobe-alloy", WEB_SDK_SEND_EVENT,
+            not_awaited(component("Web SDK: send event", ALLOY, WEB_SDK_SEND_EVENT,
                                   {"instanceName": ALLOY_INSTANCE, "data": token(EVENT_DETAIL)}, 2)),
         ],
     }
@@ -141,7 +146,7 @@ def build_rule(answers, event: catalog.Event) -> dict[str, Any]:
 
 def build_data_elements(answers) -> list[dict[str, Any]]:
     return [
-        data_element(DATA_LAYER_DATA_ELEMENT, "core", "core::dataElements::custom-code",
+        data_element(DATA_LAYER_DATA_ELEMENT, CORE, CUSTOM_CODE_ELEMENT,
                      {"source": data_layer_source(answers)},
                      f"The object at {answers.data_layer_path} ({{}} when missing): what PageView and a "
                      "_satellite.track() call without a payload read."),
@@ -171,8 +176,8 @@ def build_tags_property(answers) -> dict[str, Any]:
         },
         "environments": [dict(env) for env in ENVIRONMENTS],
         "extensions": [
-            extension("core"),
-            extension("adobe-alloy", ALLOY_CONFIG,
+            extension(CORE),
+            extension(ALLOY, ALLOY_CONFIG,
                       {"instances": [{"name": ALLOY_INSTANCE, **alloy_datastream_ids(answers)}]}),
             extension(catalog.PIXEL_PACKAGE, PIXEL_CONFIG,
                       {"pixelId": answers.pixel_id}),

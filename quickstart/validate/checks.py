@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from quickstart.blueprint.descriptors import PIXEL_ACTIONS, SECRET_ELEMENT, VALUE_COMPARISON
 from quickstart import catalog
 from quickstart.blueprint.forwarding import (
     CAPI_CONFIG,
@@ -122,7 +123,7 @@ class _Checker:
             if descriptor == CAPI_CONFIG:
                 token_setting = settings.get("accessToken")
                 element = self.edge_elements.get(edge_reference(token_setting) or "")
-                if element is None or element.get("delegate_descriptor_id") != "core::dataElements::secret":
+                if element is None or element.get("delegate_descriptor_id") != SECRET_ELEMENT:
                     self.error(file, None, "accessToken must be {{<secret data element>}}, never a token written in the file",
                                f"extension {configs[0].get('package')}")
 
@@ -162,7 +163,7 @@ class _Checker:
             self.error(TAGS_FILE, event.rule_name, f"no direct-call event with identifier {event.direct_call!r}; "
                                                     f"metaConversion.track({event.name!r}, ...) fires it")
 
-        pixel_actions = [c for c in components if str(c.get("delegate_descriptor_id", "")).startswith(catalog.PIXEL_PACKAGE + "::actions::")]
+        pixel_actions = [c for c in components if str(c.get("delegate_descriptor_id", "")).startswith(PIXEL_ACTIONS)]
         pixel = next((c for c in pixel_actions if c.get("delegate_descriptor_id") == event.pixel_descriptor), None)
         if pixel is None:
             sent = ", ".join(str(c.get("delegate_descriptor_id")) for c in pixel_actions) or "none"
@@ -226,7 +227,7 @@ class _Checker:
             status.names_match = False
             return
         components = components_of(rule)
-        conditions = [c for c in components if c.get("delegate_descriptor_id") == "core::conditions::value-comparison"]
+        conditions = [c for c in components if c.get("delegate_descriptor_id") == VALUE_COMPARISON]
         routed = False
         for condition in conditions:
             settings = settings_of(condition)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from quickstart.blueprint.descriptors import IP_ELEMENT, SECRET_ELEMENT
 from quickstart import catalog
 from quickstart.blueprint.forwarding import (
     CUSTOM_CODE_ELEMENT,
@@ -103,7 +104,7 @@ class _Resolver:
         descriptor = (element or {}).get("delegate_descriptor_id")
         if descriptor == PATH_ELEMENT:
             return _path_value(str(settings_of(element).get("path", "")), self.context)
-        if descriptor in ("core::dataElements::ip", "core::dataElements::secret"):
+        if descriptor in (IP_ELEMENT, SECRET_ELEMENT):
             return UNDEFINED  # the visitor's IP and the token exist only on the edge
         if descriptor == CUSTOM_CODE_ELEMENT and settings_of(element).get("source") in self.known_code:
             return self.known_code[settings_of(element)["source"]](self.context["arc"], self.environment)
