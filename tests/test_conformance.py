@@ -205,7 +205,7 @@ def test_every_descriptor_quickstart_names_is_in_the_real_manifests():
 
     ids = {name: value for name, value in vars(descriptors).items()
            if name.isupper() and isinstance(value, str) and value.count("::") == 2 and not value.endswith("::")}
-    assert len(ids) >= 14
+    assert len(ids) == 13
     for name, descriptor in ids.items():
         found = [descriptor_schema(descriptor, platform) for platform in ("web", "edge")]
         assert any(schema is not None for schema in found), (name, descriptor)
