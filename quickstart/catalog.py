@@ -129,3 +129,17 @@ def select(names: list[str] | tuple[str, ...]) -> list[Event]:
 def data_element_name(key: str) -> str:
     """The data element name for a custom_data or user key: content_ids -> MetaConversion_ContentIds."""
     return "MetaConversion_" + "".join(part[:1].upper() + part[1:] for part in key.split("_"))
+
+
+def params_used(events: list[Event]) -> list[str]:
+    """The custom_data keys of ``events``, in catalog order."""
+    return [param for param in CUSTOM_DATA_SAMPLES if any(param in event.params for event in events)]
+
+
+def sample_payload(event: Event) -> dict[str, Any]:
+    """What a site passes to metaConversion.track() for ``event``: the sample custom data and raw
+    customer information (hashed in the browser before anything leaves the page). The data layer
+    snippet, validate's test events and validate --site's fired events are all this."""
+    payload: dict[str, Any] = event.sample_custom_data()
+    payload["user"] = dict(USER_SAMPLES)
+    return payload

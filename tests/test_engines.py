@@ -212,7 +212,7 @@ def test_events_fired_early_and_back_to_back_each_arrive_once_with_their_own_dat
 
 
 def test_all_18_events_in_one_tick_each_arrive_once_as_a_deduplication_pair(browser, server, folder):
-    from quickstart.render import sample_payload
+    from quickstart.catalog import sample_payload
 
     calls = "".join(f"metaConversion.track({json.dumps(e.name)}, {json.dumps(sample_payload(e))});" for e in catalog.EVENTS)
     page = Page(browser, server, folder, f"<script>{calls}</script>", delay_s=0.2, wait_for=len(catalog.EVENTS) + 1)

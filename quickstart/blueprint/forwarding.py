@@ -57,11 +57,6 @@ def token(name: str) -> str:
     return "{{" + name + "}}"
 
 
-def used_params(answers) -> list[str]:
-    """The custom_data keys of the chosen events, in catalog order."""
-    return [param for param in catalog.CUSTOM_DATA_SAMPLES if any(param in e.params for e in answers.chosen_events)]
-
-
 def custom_data_source(params: list[str]) -> str:
     return render("edge-custom-data.js.j2", params=params)
 
@@ -84,7 +79,7 @@ def build_data_elements(answers) -> list[dict[str, Any]]:
         elements.append(data_element(catalog.data_element_name(field), CORE, PATH_ELEMENT,
                                      {"path": f"{HASHED_USER}.{key}"},
                                      f"Customer information `{key}`: a SHA-256 digest made in the browser."))
-    params = used_params(answers)
+    params = catalog.params_used(answers.chosen_events)
     if params:
         elements.append(data_element(CUSTOM_DATA_ELEMENT, CORE, CUSTOM_CODE_ELEMENT,
                                      {"source": custom_data_source(params)},

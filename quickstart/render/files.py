@@ -57,15 +57,7 @@ def _yaml_text(data: dict[str, Any], header: str = "") -> str:
 def data_layer_blocks(answers: Answers) -> list[dict[str, Any]]:
     """One block of snippets/data-layer.js per chosen event: its name and sample payload."""
     return [{"event_name": event.name, "required": event.required, "fires_on_load": event.fires_on_load,
-             "payload": sample_payload(event)} for event in answers.chosen_events]
-
-
-def sample_payload(event: catalog.Event) -> dict[str, Any]:
-    """What a site passes to metaConversion.track() for `event`: the catalog samples and raw
-    customer information (hashed in the browser before anything leaves the page)."""
-    payload: dict[str, Any] = event.sample_custom_data()
-    payload["user"] = dict(catalog.USER_SAMPLES)
-    return payload
+             "payload": catalog.sample_payload(event)} for event in answers.chosen_events]
 
 
 def render_files(answers: Answers, folder_name: str, state: dict[str, Any] | None = None) -> dict[str, str]:

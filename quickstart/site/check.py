@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from quickstart import catalog
-from quickstart.render import sample_payload
 from quickstart.errors import QuickstartError, UnreachableError
 from quickstart.site.browser import open_browser
 from quickstart.site.inputs import check_events, check_url, load_site_config
@@ -78,7 +77,7 @@ def _run_checks(browser, config: SiteConfig, url: str, direct_events: list[catal
         traffic = Traffic()
         context.on("request", traffic.record)
         first = direct_events[0] if direct_events else None
-        context.add_init_script(early_probe([first.name, sample_payload(first)] if first else None))
+        context.add_init_script(early_probe([first.name, catalog.sample_payload(first)] if first else None))
         page = context.new_page()
         page_row = _open_page(page, url, load_timeout_seconds)
         if page_row.status == FAIL:
@@ -158,7 +157,7 @@ def _checks_on_page(page, traffic: Traffic, config: SiteConfig, page_row: CheckR
         error = None
         if satellite:
             if not early:
-                error = page.evaluate(probe("track"), [event.name, sample_payload(event)])
+                error = page.evaluate(probe("track"), [event.name, catalog.sample_payload(event)])
             if error is None:
                 _wait_until(page, lambda name=event.name, p=pixel_from, e=edge_from: event_seen(traffic, name, p, e),
                             wait_seconds)

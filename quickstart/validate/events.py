@@ -46,9 +46,8 @@ def sample_snapshot(event: catalog.Event, *, domain: str, event_id: str, now: in
     browser runtime prepares from the sample payload of snippets/data-layer.js (its parameters
     with a value, conversionData with the customer information hashed by Meta's rules)."""
     from quickstart.meta.normalize import browser_user_data
-    from quickstart.render import sample_payload
 
-    payload = sample_payload(event)
+    payload = catalog.sample_payload(event)
     if params is not None:
         payload.update(params)
     snapshot: dict[str, Any] = {key: payload[key] for key in event.params if payload.get(key) not in (None, "")}
@@ -128,9 +127,8 @@ class _Resolver:
 
 def _quickstart_code(answers: Any) -> dict[str, Callable[[dict[str, Any], str], Any]]:
     """The custom-code data elements the blueprint writes for this folder, as Python."""
-    from quickstart.blueprint.forwarding import used_params
 
-    return _quickstart_code_for(tuple(used_params(answers)), answers.test_event_code)
+    return _quickstart_code_for(tuple(catalog.params_used(answers.chosen_events)), answers.test_event_code)
 
 
 @functools.lru_cache(maxsize=8)
