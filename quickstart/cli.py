@@ -206,7 +206,7 @@ def _folder_argument(func):
 
 def _quickstart_folder(folder: str) -> str:
     """``folder`` when it is a quickstart folder; else one line naming the likely one, exit 2."""
-    from quickstart.settings import ANSWERS_FILE
+    from quickstart.layout import ANSWERS_FILE
 
     path = Path(folder)
     if (path / ANSWERS_FILE).is_file():
@@ -320,7 +320,7 @@ def init(domain, pixel_id, data_layer_path, events, test_event_code, ldu, defaul
 
 def _stored_answers(target: str | None) -> dict | None:
     """The answers of the quickstart folder at ``target``, if there is one."""
-    from quickstart.settings import ANSWERS_FILE
+    from quickstart.layout import ANSWERS_FILE
 
     if not target or not (Path(target) / ANSWERS_FILE).is_file():
         return None

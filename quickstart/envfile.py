@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 from typing import Mapping
 
-from quickstart.settings import ENV_FILE, TOKEN_ENV
+from quickstart.layout import ENV_FILE
+from quickstart.settings import TOKEN_ENV
 
 
 def read_env_file(folder: str | Path) -> dict[str, str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from quickstart.errors import InputError
-from quickstart.settings import (
+from quickstart.layout import (
     ANSWERS_FILE,
     DATA_LAYER_SNIPPET,
     DATASTREAM_FILE,

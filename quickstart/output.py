@@ -43,7 +43,8 @@ def format_next_steps(folder: Path, answers: Any, *, token_known: bool) -> str:
     """What to run next after init, ready to paste into a shell (every path is quoted for it)."""
     import shlex
 
-    from quickstart.settings import DATA_LAYER_SNIPPET, HEAD_SNIPPET, TOKEN_ENV
+    from quickstart.layout import DATA_LAYER_SNIPPET, HEAD_SNIPPET
+    from quickstart.settings import TOKEN_ENV
     from quickstart.state import embed_urls_of, load_state
 
     shell = shlex.quote(str(folder))
@@ -308,7 +309,7 @@ def format_apply_summary(result: Any, folder: str | Path) -> str:
         lines.append("updated in the folder: " + ", ".join(result.files_written))
     lines += list(result.next_steps)
     if result.embed_code:
-        from quickstart.settings import head_snippet
+        from quickstart.layout import head_snippet
 
         lines += ["", f"embed code (development), also in {head_snippet('development')}:", f"  {result.embed_code}", "",
                   "next:",
@@ -321,7 +322,7 @@ def format_apply_summary(result: Any, folder: str | Path) -> str:
 
 
 def format_publish_summary(result: Any, folder: str | Path) -> str:
-    from quickstart.settings import head_snippet
+    from quickstart.layout import head_snippet
 
     target = result.plan.target
     done = set(result.done)

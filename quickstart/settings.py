@@ -1,4 +1,5 @@
-"""Facts that many modules share: base URLs, versions, names, placeholders. One place each."""
+"""Facts that many modules share: base URLs and the variables that override them, versions, the
+names quickstart gives things in Adobe, placeholders. One place each (the folder layout: layout.py)."""
 
 from __future__ import annotations
 
@@ -37,27 +38,6 @@ TOKEN_SECRET_DATA_ELEMENT = "MetaConversion_AccessToken"
 DATA_LAYER_DATA_ELEMENT = "MetaConversion_DataLayer"
 RULE_PREFIX = "MetaConversion_"
 SETUP_RULE = "MetaConversion_Setup"  # Library Loaded: installs the shared runtime, delivers the site queue
-
-ANSWERS_FILE = "quickstart.yaml"
-TAGS_FILE = "tags.yaml"
-FORWARDING_FILE = "event-forwarding.yaml"
-DATASTREAM_FILE = "datastream.yaml"
-STAGES = ("development", "staging", "production")  # Adobe's environments, in publishing order
-
-
-def head_snippet(stage: str) -> str:
-    """The <head> snippet of one environment: the queue and that environment's embed code."""
-    return f"snippets/head.{stage}.html"
-
-
-HEAD_SNIPPET = head_snippet("development")
-LEGACY_HEAD_SNIPPET = "snippets/head.html"  # before per-environment snippets; `update` moves it
-DATA_LAYER_SNIPPET = "snippets/data-layer.js"
-SITE_TYPES_SNIPPET = "snippets/metaConversion.d.ts"  # TypeScript declaration of the site API
-STATE_DIR = ".quickstart"
-STATE_FILE = ".quickstart/state.json"
-MANIFEST_FILE = ".quickstart/manifest.json"
-ENV_FILE = ".env"
 
 
 CACHE_DIR_ENV = "QUICKSTART_CACHE_DIR"

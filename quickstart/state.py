@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from quickstart.fsio import atomic_write
-from quickstart.settings import STAGES, STATE_FILE
+from quickstart.layout import STAGES, STATE_FILE
 
 
 def load_state(folder: str | Path) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from quickstart.answers import Answers
 from quickstart.blueprint import build_all
 from quickstart.cli import cli
 from quickstart.fsio import content_hash
-from quickstart.settings import MANIFEST_FILE
+from quickstart.layout import MANIFEST_FILE
 from quickstart.yamlio import dump_document, load_document
 
 VARIANTS = [{"domain": "example.com", "pixel_id": "1"},

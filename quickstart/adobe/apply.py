@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from quickstart import settings
+from quickstart import layout, settings
 from quickstart.adobe import ims
 from quickstart.adobe.actions import Execution
 from quickstart.adobe.execute import PollPolicy, ProgressSink, Runner
@@ -375,7 +375,7 @@ def record_in_folder(folder: Folder, datastream_id: str, embed_urls: dict[str, s
 
     kept = {f.path for f in result.files if f.status == "kept"}
     for stage, url in embed_urls.items():
-        relpath = settings.head_snippet(stage)
+        relpath = layout.head_snippet(stage)
         if relpath not in kept:
             continue
         path = folder.path / relpath

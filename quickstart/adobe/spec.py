@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from quickstart import settings
+from quickstart import layout, settings
 from quickstart.blueprint.datastream import EVENT_FORWARDING_SERVICE
 from quickstart.blueprint.descriptors import ALLOY, CORE
 from quickstart.errors import InputError
@@ -117,9 +117,9 @@ def load_folder(folder: str | Path) -> Folder:
     in the answers or the property files stops here, before any call."""
     from quickstart.folder import load_folder as load
 
-    loaded = load(folder).require(settings.ANSWERS_FILE, settings.TAGS_FILE, settings.FORWARDING_FILE)
-    edge = PropertySpec("edge", settings.FORWARDING_FILE, loaded.forwarding)
-    web = PropertySpec("web", settings.TAGS_FILE, loaded.tags)
+    loaded = load(folder).require(layout.ANSWERS_FILE, layout.TAGS_FILE, layout.FORWARDING_FILE)
+    edge = PropertySpec("edge", layout.FORWARDING_FILE, loaded.forwarding)
+    web = PropertySpec("web", layout.TAGS_FILE, loaded.tags)
     _check_spec(edge, "edge")
     _check_spec(web, "web")
     return Folder(loaded.path, edge, web, loaded.datastream, loaded.answers_values)

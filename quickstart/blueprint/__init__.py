@@ -11,7 +11,7 @@ from typing import Any
 from quickstart.blueprint.datastream import build_datastream
 from quickstart.blueprint.forwarding import build_forwarding_property
 from quickstart.blueprint.tags import build_tags_property
-from quickstart.settings import DATASTREAM_FILE, FORWARDING_FILE, TAGS_FILE
+from quickstart.layout import DATASTREAM_FILE, FORWARDING_FILE, TAGS_FILE
 
 __all__ = ["build_all", "build_datastream", "build_forwarding_property", "build_tags_property"]
 

@@ -19,18 +19,16 @@ from quickstart.blueprint.common import property_names
 from quickstart.blueprint.tags import site_queue_context
 from quickstart.resources import render as render_template
 from quickstart.resources import resource_dir
-from quickstart.settings import (
+from quickstart.layout import (
     DATA_LAYER_SNIPPET,
     DATASTREAM_FILE,
     FORWARDING_FILE,
-    PENDING_DATASTREAM_ID,
-    PENDING_EMBED_URL,
     SITE_TYPES_SNIPPET,
     STAGES,
     TAGS_FILE,
-    TOKEN_ENV,
     head_snippet,
 )
+from quickstart.settings import PENDING_DATASTREAM_ID, PENDING_EMBED_URL, TOKEN_ENV
 from quickstart.fsio import content_hash
 from quickstart.state import embed_urls_of
 

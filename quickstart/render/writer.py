@@ -27,7 +27,7 @@ from quickstart.answers import Answers, dump_answers
 from quickstart.errors import InputError, QuickstartError
 from quickstart.fsio import atomic_write, content_hash, dir_mode, file_mode, read_text_or_none
 from quickstart.render.files import env_text, gitignore_text, render_files, render_key
-from quickstart.settings import (
+from quickstart.layout import (
     ANSWERS_FILE,
     ENV_FILE,
     HEAD_SNIPPET,

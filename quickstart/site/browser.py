@@ -7,10 +7,7 @@ import os
 from typing import Any, Iterator
 
 from quickstart.errors import QuickstartError
-from quickstart.settings import (
-    CHROMIUM_ENV,
-    DEFAULT_CHROMIUM,
-)
+from quickstart.settings import CHROMIUM_ENV, DEFAULT_CHROMIUM
 
 
 

@@ -8,9 +8,7 @@ from urllib.parse import urlsplit
 
 from quickstart import catalog
 from quickstart.errors import InputError
-from quickstart.settings import (
-    ANSWERS_FILE,
-)
+from quickstart.layout import ANSWERS_FILE
 from quickstart.site.model import SiteConfig
 
 

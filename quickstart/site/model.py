@@ -7,9 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from quickstart import catalog
-from quickstart.settings import (
-    PENDING_EMBED_URL,
-)
+from quickstart.settings import PENDING_EMBED_URL
 
 
 

@@ -6,9 +6,7 @@ import re
 
 from quickstart import catalog
 from quickstart.blueprint.tags import EVENT_DETAIL, EVENT_ID_TOKEN
-from quickstart.settings import (
-    HEAD_SNIPPET,
-)
+from quickstart.layout import HEAD_SNIPPET
 from quickstart.site.model import CheckRow, FAIL, PASS, SKIP, SiteConfig
 from quickstart.site.traffic import EdgeEvent, EdgeHit, PixelHit, Traffic
 

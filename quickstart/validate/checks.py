@@ -30,11 +30,8 @@ from quickstart.blueprint.tags import (
     prepare_call,
     token,
 )
-from quickstart.settings import (
-    FORWARDING_FILE,
-    SETUP_RULE,
-    TAGS_FILE,
-)
+from quickstart.layout import FORWARDING_FILE, TAGS_FILE
+from quickstart.settings import SETUP_RULE
 from quickstart.validate.documents import (
     EDGE_TOKEN,
     TURBINE_EVENT_HOSTS,

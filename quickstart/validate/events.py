@@ -21,9 +21,7 @@ from quickstart.blueprint.forwarding import (
     PATH_ELEMENT,
     SEND_CAPI_DATA,
 )
-from quickstart.settings import (
-    FORWARDING_FILE,
-)
+from quickstart.layout import FORWARDING_FILE
 from quickstart.validate.documents import (
     EDGE_TOKEN,
     components_of,

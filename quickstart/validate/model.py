@@ -6,9 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from quickstart.errors import InputError
-from quickstart.settings import (
-    GRAPH_API_VERSION,
-)
+from quickstart.settings import GRAPH_API_VERSION
 
 
 Mode = Literal["static", "dry-run", "send"]

@@ -9,11 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from quickstart.errors import InputError
-from quickstart.settings import (
-    ENV_FILE,
-    GRAPH_API_VERSION,
-    TOKEN_ENV,
-)
+from quickstart.layout import ENV_FILE
+from quickstart.settings import GRAPH_API_VERSION, TOKEN_ENV
 from quickstart.validate.checks import check_folder
 from quickstart.validate.events import build_test_events, preflight_findings
 from quickstart.validate.send import (

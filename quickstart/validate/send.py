@@ -6,11 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from quickstart.settings import (
-    GRAPH_API_VERSION,
-    TEST_EVENT_CODE_ENV,
-    TOKEN_ENV,
-)
+from quickstart.settings import GRAPH_API_VERSION, TEST_EVENT_CODE_ENV, TOKEN_ENV
 from quickstart.validate.model import RequestResult, TestEvent
 
 
