@@ -1,7 +1,8 @@
 """The command line: parse, call the core, map errors to exit codes. Nothing else lives here.
 
 Heavy modules (questionary, requests, playwright) are imported inside the commands that need
-them, so ``quickstart --help`` stays fast.
+them, so ``quickstart --help`` stays fast. Over 400 lines on purpose: one click command per step
+of the workflow, and their options and help text (with examples) are most of it.
 """
 
 from __future__ import annotations
@@ -547,7 +548,7 @@ def apply(folder, plan, out_file, plan_file, yes, datastream_id, create_datastre
 
     from quickstart import output
     from quickstart.adobe.apply import Apply
-    from quickstart.adobe.planner import Plan
+    from quickstart.adobe.plan import Plan
 
     folder = _quickstart_folder(folder)
     if out_file and not plan:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:  # the Adobe modules load requests: only `apply` pays for them
     from quickstart.adobe.execute import Progress
-    from quickstart.adobe.planner import Change, Diff, Plan
+    from quickstart.adobe.plan import Change, Diff, Plan
 
 SYMBOLS = {"create": "+", "update": "~", "retry": "~", "wait": "~", "remove": "-", "delete": "x", "run": "»",
            "submit": "~", "approve": "~", "reject": "~", "move": "~"}

@@ -29,7 +29,7 @@ pytest_plugins = ["tests.test_apply"]  # the generated folders
 
 def normalised(plan: dict) -> list[dict]:
     """The plan without ids or requests' bodies: what changes, why, and after what."""
-    from quickstart.adobe.planner import Change, Diff
+    from quickstart.adobe.plan import Change, Diff
 
     rows = []
     for data in plan["changes"]:

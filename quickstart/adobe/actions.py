@@ -12,7 +12,7 @@ import threading
 from typing import Any, Callable, Mapping
 
 from quickstart.adobe.execute import Runner, Task
-from quickstart.adobe.planner import DATASTREAM_KEY, Change, Plan
+from quickstart.adobe.plan import DATASTREAM_KEY, Change, Plan
 from quickstart.adobe.reactor import ReactorClient
 from quickstart.adobe.resources import attrs, heads, name_of, resolve, resolve_path, status_details
 from quickstart.adobe.spec import SCOPE_TITLES

@@ -28,7 +28,8 @@ from quickstart.adobe import ims
 from quickstart.adobe.actions import Execution
 from quickstart.adobe.execute import PollPolicy, ProgressSink, Runner
 from quickstart.adobe.holdings import Reading, read
-from quickstart.adobe.planner import DATASTREAM_KEY, Inputs, Plan, change_key, make_plan
+from quickstart.adobe.plan import DATASTREAM_KEY, Inputs, Plan, change_key
+from quickstart.adobe.planner import make_plan
 from quickstart.adobe.reactor import ReactorClient
 from quickstart.http import DEFAULT_RETRY, CallStats, RetryPolicy, new_session
 from quickstart.adobe.resources import attrs

@@ -1,4 +1,4 @@
-"""The plan: what ``apply`` would change in Adobe, computed from the folder and what Adobe holds.
+"""The apply planner: what ``apply`` would change in Adobe, from the folder and what Adobe holds.
 
 Pure: no HTTP, no clock, no files. ``make_plan`` turns a loaded folder and a ``Reading`` into a
 ``Plan``, a list of ``Change`` records (kind, name, action; for an update the old and new value
@@ -9,231 +9,30 @@ elements, they do not need their ids, so rules never wait for data elements.
 
 Actions: ``create``, ``update``, ``remove`` (from the library), ``delete`` (``--prune``),
 ``revise`` (a new revision for the library), ``run`` (a build), ``wait``/``retry`` (a secret),
-``unchanged``.
+``unchanged``. The plan's data is in plan.py, the comparing in compare.py. Over 400 lines on
+purpose: one planner walks one property's resources in dependency order, each kind a method.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from quickstart import settings
 from quickstart.adobe.holdings import LIBRARY_KINDS, Holdings, Reading
 from quickstart.adobe.reactor import related_id
-from quickstart.adobe.resources import (
-    attrs,
-    is_reference,
-    name_of,
-    origin_of,
-    path_references,
-    reference,
-    references_in,
-)
+from quickstart.adobe.compare import attribute_diffs, changed_attributes, validate_against_package
+from quickstart.adobe.plan import DATASTREAM_KEY, Change, Diff, Inputs, Plan, change_key
+from quickstart.adobe.resources import attrs, is_reference, name_of, origin_of, reference
 from quickstart.adobe.spec import SCOPE_TITLES, Folder, PropertySpec
 from quickstart.blueprint.descriptors import ALLOY, CORE, SECRET_ELEMENT
 from quickstart.errors import InputError, RemoteError
 
-PLAN_FORMAT = "quickstart-apply-plan"
-PLAN_VERSION = 1
 HOST_TYPE = "akamai"
-DATASTREAM_KEY = "datastream"
 # Optional attributes a file may set, compared and sent as given.
 DATA_ELEMENT_ATTRIBUTES = ("default_value", "storage_duration", "force_lower_case", "clean_text", "enabled")
 COMPONENT_ATTRIBUTES = ("order", "rule_order", "negate", "timeout", "delay_next")
-ADD, CHANGE, REMOVE, DELETE = ("create",), ("update", "retry", "wait", "submit", "approve", "reject", "move"), \
-    ("remove",), ("delete",)
 KIND_OF_TYPE = {"extensions": "extension", "data_elements": "data element", "rules": "rule"}
-
-
-@dataclass
-class Diff:
-    path: str  # settings.pixelId
-    old: Any = None
-    new: Any = None
-    old_absent: bool = False
-    new_absent: bool = False
-
-
-@dataclass
-class Change:
-    key: str  # unique: "web.rule.MetaConversion_Purchase"
-    scope: str  # edge | web | datastream
-    kind: str  # property, host, environment, extension, secret, data element, rule, rule component, ...
-    name: str
-    action: str
-    id: str | None = None  # what exists now
-    diffs: list[Diff] = field(default_factory=list)
-    detail: str = ""
-    request: dict[str, Any] | None = None  # what executing it sends; None when there is nothing to do
-    after: list[str] = field(default_factory=list)  # changes it waits for beyond the ones it refers to
-    calls: int = 1  # API calls it makes (for the dependency floor)
-
-    @property
-    def needs(self) -> set[str]:
-        request = self.request or {}
-        return references_in(request) | path_references(str(request.get("path") or "")) | set(self.after)
-
-    @property
-    def label(self) -> str:
-        verb = {"run": "build", "wait": "wait for", "retry": "retry", "move": "move"}.get(self.action, self.action)
-        noun = {"build": "library ", "revision": ""}.get(self.kind, self.kind + " ")
-        return f"{verb} {noun}{self.name} ({SCOPE_TITLES[self.scope]})"
-
-
-@dataclass
-class Plan:
-    changes: list[Change]
-    fingerprint: str  # of what Adobe held when the plan was made
-    edge_name: str
-    web_name: str
-    library_name: str
-    missing: list[str] = field(default_factory=list)  # inputs apply needs and does not have
-    notes: list[str] = field(default_factory=list)
-    only: str | None = None
-    prune: bool = False
-    datastream_id: str | None = None  # known, or None when the run creates it (or it is missing)
-    target: str | None = None  # a publish plan's environment (staging, production); None: apply
-
-    def counts(self) -> dict[str, int]:
-        def count(actions: tuple[str, ...]) -> int:
-            return sum(1 for c in self.changes if c.action in actions and c.kind != "build")
-        return {"add": count(ADD), "change": count(CHANGE), "remove": count(REMOVE), "delete": count(DELETE),
-                "builds": sum(1 for c in self.changes if c.action == "run"),
-                "unchanged": sum(1 for c in self.changes if c.action == "unchanged")}
-
-    @property
-    def has_changes(self) -> bool:
-        return any(c.action != "unchanged" for c in self.changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"format": PLAN_FORMAT, "version": PLAN_VERSION, "fingerprint": self.fingerprint,
-                "edge_name": self.edge_name, "web_name": self.web_name, "library_name": self.library_name,
-                "missing": list(self.missing), "notes": list(self.notes), "only": self.only, "prune": self.prune,
-                "datastream_id": self.datastream_id, "target": self.target, "counts": self.counts(),
-                "changes": [asdict(c) for c in self.changes]}
-
-    @classmethod
-    def from_dict(cls, data: Any, source: str) -> "Plan":
-        if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
-            raise InputError(f"{source} is not a plan saved by `quickstart apply --plan --out`")
-        if data.get("version") != PLAN_VERSION:
-            raise InputError(f"{source} is a version {data.get('version')!r} plan; this quickstart reads version {PLAN_VERSION}")
-        try:
-            changes = [Change(**{**c, "diffs": [Diff(**d) for d in c.get("diffs") or []]}) for c in data["changes"]]
-            return cls(changes=changes, fingerprint=str(data["fingerprint"]), edge_name=str(data["edge_name"]),
-                       web_name=str(data["web_name"]), library_name=str(data["library_name"]),
-                       missing=list(data.get("missing") or []), notes=list(data.get("notes") or []),
-                       only=data.get("only"), prune=bool(data.get("prune")), datastream_id=data.get("datastream_id"),
-                       target=data.get("target"))
-        except (KeyError, TypeError, ValueError):
-            raise InputError(f"{source} is a damaged plan file; make a new one with `quickstart apply --plan --out`") from None
-
-
-@dataclass
-class Inputs:
-    """What the planner is told besides the folder and the reading."""
-
-    datastream_id: str | None = None
-    create_datastream: bool = False
-    only: str | None = None  # edge | web
-    prune: bool = False
-    secrets_available: frozenset[str] = frozenset()  # env names whose value apply has
-    managed: dict[str, dict[str, set[str]]] = field(default_factory=dict)  # scope -> kind -> ids quickstart made
-
-
-def change_key(scope: str, kind: str, name: str = "") -> str:
-    """The address of a change: "web.rule.MetaConversion_Purchase", "edge.library"."""
-    return f"{scope}.{kind.replace(' ', '_')}" + (f".{name}" if name else "")
-
-
-# ---------------------------------------------------------------------------------------------
-# Comparing as data
-
-
-def diff_values(path: str, old: Any, new: Any) -> list[Diff]:
-    """Where two values differ, down into mappings; lists and scalars compare whole."""
-    if isinstance(old, dict) and isinstance(new, dict) and not is_reference(new):
-        found: list[Diff] = []
-        for key in sorted(set(old) | set(new), key=str):
-            where = f"{path}.{key}"
-            if key not in new:
-                found.append(Diff(where, old[key], None, new_absent=True))
-            elif key not in old:
-                found.append(Diff(where, None, new[key], old_absent=True))
-            else:
-                found += diff_values(where, old[key], new[key])
-        return found
-    if old == new and not references_in(new):
-        return []
-    return [Diff(path, old, new)]
-
-
-def _attribute_diffs(current: dict[str, Any] | None, wanted: dict[str, Any]) -> list[Diff]:
-    held = attrs(current)
-    found: list[Diff] = []
-    for key, value in wanted.items():
-        if key == "name":
-            continue
-        if key not in held:
-            found.append(Diff(key, None, value, old_absent=True))
-        else:
-            found += diff_values(key, held[key], value)
-    return found
-
-
-def _changed_attributes(diffs: list[Diff], wanted: dict[str, Any]) -> dict[str, Any]:
-    top = {d.path.split(".", 1)[0] for d in diffs}
-    return {key: wanted[key] for key in wanted if key in top}
-
-
-# ---------------------------------------------------------------------------------------------
-# Settings against the live package schemas
-
-
-def descriptor_schema(package: dict[str, Any], descriptor: str) -> dict[str, Any] | None:
-    attributes = package.get("attributes") or {}
-    parts = descriptor.split("::")
-    if len(parts) != 3 or parts[0] != attributes.get("name"):
-        return None
-    if parts[1] == "extensionConfiguration":
-        configuration = attributes.get("configuration") or {}
-        if configuration.get("id", descriptor) != descriptor:
-            return None
-        return configuration.get("schema") or {}
-    # Delegate kinds in descriptors are camelCase; the package resource lists them snake_case.
-    for delegate in attributes.get({"dataElements": "data_elements"}.get(parts[1], parts[1])) or []:
-        if delegate.get("id") == descriptor or delegate.get("name") == parts[2]:
-            return delegate.get("schema") or {}
-    return None
-
-
-def _placeholders(value: Any) -> Any:
-    """References stand for ids: check the shape with a placeholder string."""
-    if is_reference(value):
-        return "(known after apply)"
-    if isinstance(value, dict):
-        return {key: _placeholders(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_placeholders(item) for item in value]
-    return value
-
-
-def validate_against_package(package: dict[str, Any], descriptor: str, settings_value: Any, where: str) -> None:
-    """InputError naming the file, the resource and the JSON pointer of the first problem."""
-    import jsonschema
-
-    attributes = package.get("attributes") or {}
-    label = f"{attributes.get('name')} {attributes.get('version') or ''}".strip()
-    schema = descriptor_schema(package, descriptor)
-    if schema is None:
-        raise InputError(f"{where}: the live {label} extension has no delegate {descriptor!r}")
-    errors = sorted(jsonschema.Draft4Validator(schema).iter_errors(_placeholders(settings_value)),
-                    key=lambda e: list(e.absolute_path))
-    if errors:
-        error = errors[0]
-        pointer = "/data/attributes/settings" + "".join(f"/{part}" for part in error.absolute_path)
-        raise InputError(f"{where}: settings rejected by the live {label} schema: {error.message} (at {pointer})")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -283,12 +82,12 @@ class _PropertyPlanner:
     def update_or_keep(self, key: str, kind: str, type_: str, name: str, current: dict[str, Any], wanted: dict[str, Any],
                        *, more: list[Diff] | None = None, relationships: dict[str, Any] | None = None) -> Change:
         """An existing resource: an update of the attributes that differ (as data), or nothing."""
-        diffs = _attribute_diffs(current, wanted) + (more or [])
+        diffs = attribute_diffs(current, wanted) + (more or [])
         change = self.add(Change(key, self.scope, kind, name, "update" if diffs else "unchanged", id=current["id"],
                                  diffs=diffs))
         if diffs:
             change.request = {"op": "update", "type": type_, "id": current["id"],
-                              "attributes": _changed_attributes(diffs, wanted) or {"name": name}}
+                              "attributes": changed_attributes(diffs, wanted) or {"name": name}}
             if relationships:
                 change.request["relationships"] = relationships
         return change

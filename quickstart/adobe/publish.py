@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from quickstart.adobe.holdings import LIBRARY_KINDS, Holdings, Reading
-from quickstart.adobe.planner import Change, Plan, change_key
+from quickstart.adobe.plan import Change, Plan, change_key
 from quickstart.adobe.reactor import related_id
 from quickstart.adobe.resources import attrs, name_of, origin_of
 from quickstart.adobe.spec import SCOPE_TITLES, Folder

@@ -4,6 +4,8 @@ Meta rejects a whole request when one event in it is invalid (reference/meta-cap
 `preflight` looks for every problem we can see locally (§2, §3.3, §5.1, §11) and says how to
 fix it. `estimate_match_quality` is a local guess at Event Match Quality — Meta computes the
 real score and does not publish its weights (§7.1).
+
+Over 400 lines on purpose: the preflight is one checklist of Meta's rules, kept in one place.
 """
 
 from __future__ import annotations
