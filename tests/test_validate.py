@@ -564,3 +564,19 @@ def test_hidden_prompt_in_a_real_terminal_never_echoes_the_token(graph_api, make
     assert GOOD_TOKEN not in child.before
     assert "events_received: 1 of 1" in child.before
     assert graph_api.requests[0].body["access_token"] == GOOD_TOKEN
+
+
+def test_the_dedup_status_is_derived_from_the_findings_whatever_their_order():
+    from quickstart import catalog
+    from quickstart.validate.checks import dedup_status
+    from quickstart.validate.model import CAPI_ID, NAMES, PIXEL_ID, Finding
+
+    purchase = catalog.get("Purchase")
+    findings = [Finding("event-forwarding.yaml", purchase.rule_name, "eventId ...", breaks=(CAPI_ID,)),
+                Finding("tags.yaml", "MetaConversion_Lead", "event_id ...", breaks=(PIXEL_ID,)),
+                Finding("tags.yaml", purchase.rule_name, "a warning without a part")]
+    for ordered in (findings, list(reversed(findings))):
+        status = dedup_status(purchase, ordered)
+        assert (status.pixel_event_id, status.capi_event_id, status.names_match) == (True, False, True)
+    assert dedup_status(purchase, [Finding("tags.yaml", purchase.rule_name, "x", breaks=(PIXEL_ID, NAMES))]).ok is False
+    assert dedup_status(purchase, []).ok is True

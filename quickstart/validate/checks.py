@@ -44,7 +44,7 @@ from quickstart.validate.documents import (
     settings_of,
     web_reference,
 )
-from quickstart.validate.model import DedupStatus, Finding, StaticResult
+from quickstart.validate.model import CAPI_ID, NAMES, PIXEL_ID, DedupStatus, Finding, StaticResult
 
 
 
@@ -63,16 +63,23 @@ def check_folder(folder_path: str | Path) -> StaticResult:
     checker.check_extensions()
     checker.check_setup()
     for event in folder.answers.chosen_events:
-        status = DedupStatus()
-        checker.check_web_rule(event, status)
-        checker.check_edge_rule(event, status)
-        dedup[event.name] = status
+        checker.check_web_rule(event)
+        checker.check_edge_rule(event)
+        dedup[event.name] = dedup_status(event, findings)
     checker.check_unchosen_rules()
     checker.check_schemas_and_references()
     from quickstart.schemas import save_valid_cache
 
     save_valid_cache()
     return StaticResult(folder, findings, dedup)
+
+
+def dedup_status(event: catalog.Event, findings: list[Finding]) -> DedupStatus:
+    """Whether Meta can pair the event's two copies, derived from the findings: each finding says
+    which part of the pair it breaks (``Finding.breaks``)."""
+    broken = {part for finding in findings if finding.rule == event.rule_name for part in finding.breaks}
+    return DedupStatus(pixel_event_id=PIXEL_ID not in broken, capi_event_id=CAPI_ID not in broken,
+                       names_match=NAMES not in broken)
 
 
 class _Checker:
@@ -85,8 +92,9 @@ class _Checker:
         self.web_rules = rules_of(folder.tags)
         self.edge_rules = rules_of(folder.forwarding)
 
-    def error(self, file: str, rule: str | None, message: str, subject: str | None = None) -> None:
-        self.findings.append(Finding(file, rule, message, "error", subject))
+    def error(self, file: str, rule: str | None, message: str, subject: str | None = None,
+              breaks: tuple[str, ...] = ()) -> None:
+        self.findings.append(Finding(file, rule, message, "error", subject, breaks))
 
     def warning(self, file: str, rule: str | None, message: str, subject: str | None = None) -> None:
         self.findings.append(Finding(file, rule, message, "warning", subject))
@@ -143,11 +151,11 @@ class _Checker:
                                               "changed; every event rule calls it, and calls made before the library "
                                               "loaded are delivered by it; run `quickstart update <folder>`")
 
-    def check_web_rule(self, event: catalog.Event, status: DedupStatus) -> None:
+    def check_web_rule(self, event: catalog.Event) -> None:
         rule = self.web_rules.get(event.rule_name)
         if rule is None:
             self.error(TAGS_FILE, event.rule_name, f"rule is missing for the chosen event {event.name}; "
-                                                    "run `quickstart update <folder>`")
+                                                    "run `quickstart update <folder>`", breaks=(PIXEL_ID, NAMES))
             return
         components = components_of(rule)
 
@@ -165,17 +173,14 @@ class _Checker:
         if pixel is None:
             sent = ", ".join(str(c.get("delegate_descriptor_id")) for c in pixel_actions) or "none"
             self.error(TAGS_FILE, event.rule_name, f"no Meta Pixel action {event.pixel_descriptor} (found: {sent}); "
-                                                    f"the browser copy would not be a {event.name}")
+                                                    f"the browser copy would not be a {event.name}", breaks=(PIXEL_ID, NAMES))
         else:
-            status.names_match = True
             settings = settings_of(pixel)
             subject = f"action {pixel.get('name')}"
-            if settings.get("event_id") == EVENT_ID_TOKEN:
-                status.pixel_event_id = True
-            else:
+            if settings.get("event_id") != EVENT_ID_TOKEN:
                 self.error(TAGS_FILE, event.rule_name,
                            f"event_id is {settings.get('event_id')!r}, not {EVENT_ID_TOKEN!r}; Meta cannot deduplicate "
-                           "the Pixel and CAPI copies without the same id", subject)
+                           "the Pixel and CAPI copies without the same id", subject, breaks=(PIXEL_ID,))
             for key in event.required:
                 if settings.get(key) != detail_token(key):
                     self.error(TAGS_FILE, event.rule_name, f"{event.name} must send {key} ({detail_token(key)}); "
@@ -191,20 +196,19 @@ class _Checker:
         generator = generators[0] if generators else None
         if generator is None:
             self.error(TAGS_FILE, event.rule_name, f"no {GENERATE_EVENT_ID} action preparing {event.name} "
-                                                    "(metaConversion.runtime.prepare); the Pixel and CAPI would share no event id")
-            status.pixel_event_id = False
+                                                    "(metaConversion.runtime.prepare); the Pixel and CAPI would share no event id",
+                       breaks=(PIXEL_ID,))
         else:
             if pixel is not None and components.index(generator) > components.index(pixel):
                 self.error(TAGS_FILE, event.rule_name, f"{GENERATE_EVENT_ID} runs after the Pixel action; "
-                                                        "it must run first (lower order)", f"action {generator.get('name')}")
-                status.pixel_event_id = False
+                                                        "it must run first (lower order)", f"action {generator.get('name')}",
+                           breaks=(PIXEL_ID,))
             if generator.get("delay_next") is not True or not isinstance(generator.get("timeout"), int) \
                     or generator.get("timeout") <= 0:
                 self.error(TAGS_FILE, event.rule_name, f"{GENERATE_EVENT_ID} must be awaited (delay_next: true and a "
                                                         "timeout in ms): its code loads as a separate script, so without "
                                                         "it the Pixel and Web SDK run before the event id exists",
-                           f"action {generator.get('name')}")
-                status.pixel_event_id = False
+                           f"action {generator.get('name')}", breaks=(PIXEL_ID,))
 
         sends = by_descriptor(WEB_SDK_SEND_EVENT)
         if not sends:
@@ -216,12 +220,11 @@ class _Checker:
         elif pixel is not None and components.index(sends[0]) < components.index(pixel):
             self.warning(TAGS_FILE, event.rule_name, "the Web SDK action runs before the Pixel action", f"action {sends[0].get('name')}")
 
-    def check_edge_rule(self, event: catalog.Event, status: DedupStatus) -> None:
+    def check_edge_rule(self, event: catalog.Event) -> None:
         rule = self.edge_rules.get(event.rule_name)
         if rule is None:
             self.error(FORWARDING_FILE, event.rule_name, f"rule is missing for the chosen event {event.name}; "
-                                                          "run `quickstart update <folder>`")
-            status.names_match = False
+                                                          "run `quickstart update <folder>`", breaks=(CAPI_ID, NAMES))
             return
         components = components_of(rule)
         conditions = [c for c in components if c.get("delegate_descriptor_id") == VALUE_COMPARISON]
@@ -235,31 +238,29 @@ class _Checker:
                 else:
                     self.error(FORWARDING_FILE, event.rule_name,
                                f"the condition must be conversionData.eventName equals {event.name!r}, not "
-                               f"{operator} {settings.get('rightOperand')!r}", f"condition {condition.get('name')}")
-        if not routed:
-            status.names_match = False
-            if not any(f.rule == event.rule_name and f.file == FORWARDING_FILE for f in self.findings):
-                self.error(FORWARDING_FILE, event.rule_name, "no condition on conversionData.eventName: the rule would "
-                                                              "send every event as " + event.name)
+                               f"{operator} {settings.get('rightOperand')!r}", f"condition {condition.get('name')}",
+                               breaks=(NAMES,))
+        if not routed and not any(f.rule == event.rule_name and f.file == FORWARDING_FILE for f in self.findings):
+            self.error(FORWARDING_FILE, event.rule_name, "no condition on conversionData.eventName: the rule would "
+                                                          "send every event as " + event.name, breaks=(NAMES,))
 
         actions = [c for c in components if c.get("delegate_descriptor_id") == SEND_CAPI_DATA]
         if not actions:
-            self.error(FORWARDING_FILE, event.rule_name, f"no {SEND_CAPI_DATA} action: nothing goes to Meta")
-            status.names_match = False
+            self.error(FORWARDING_FILE, event.rule_name, f"no {SEND_CAPI_DATA} action: nothing goes to Meta",
+                       breaks=(CAPI_ID, NAMES))
             return
         action = actions[0]
         subject = f"action {action.get('name')}"
         settings = settings_of(action)
         if settings.get("eventName") != event.name:
-            status.names_match = False
             self.error(FORWARDING_FILE, event.rule_name, f"eventName is {settings.get('eventName')!r} but the rule is for "
-                                                          f"{event.name}; the Pixel and CAPI names must match", subject)
+                                                          f"{event.name}; the Pixel and CAPI names must match", subject,
+                       breaks=(NAMES,))
         expected = f"{EDGE_EVENT_DATA}.conversionData.eventId"
-        if self.edge_path_of(settings.get("eventId")) == expected:
-            status.capi_event_id = True
-        else:
+        if self.edge_path_of(settings.get("eventId")) != expected:
             self.error(FORWARDING_FILE, event.rule_name, f"eventId is {settings.get('eventId')!r}, which does not read "
-                                                          f"{expected}; Meta cannot deduplicate without the Pixel's id", subject)
+                                                          f"{expected}; Meta cannot deduplicate without the Pixel's id", subject,
+                       breaks=(CAPI_ID,))
         if settings.get("actionSource") != "website":
             self.error(FORWARDING_FILE, event.rule_name, f"actionSource must be website, not {settings.get('actionSource')!r}", subject)
         for key, field_name in (("eventTime", "eventTime"), ("eventSourceUrl", "eventSourceUrl"),

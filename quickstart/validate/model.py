@@ -30,6 +30,7 @@ class Finding:
     message: str
     severity: Severity = "error"
     subject: str | None = None  # the component, data element or extension, when not the rule itself
+    breaks: tuple[str, ...] = ()  # the parts of the Pixel/CAPI pair this finding breaks (DedupStatus)
 
     def __str__(self) -> str:
         where = self.file + (f": rule {self.rule}" if self.rule else "") + (f": {self.subject}" if self.subject else "")
@@ -37,7 +38,10 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "rule": self.rule, "subject": self.subject, "severity": self.severity,
-                "message": self.message}
+                "message": self.message, "breaks": list(self.breaks)}
+
+
+PIXEL_ID, CAPI_ID, NAMES = "pixel_event_id", "capi_event_id", "names_match"  # the parts of the pair
 
 
 @dataclass
