@@ -30,6 +30,19 @@ DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
 DEFAULT_MAX_ATTEMPTS = 4  # the first try plus three retries
 DEFAULT_BACKOFF_BASE = 0.5  # seconds; doubled each retry
 DEFAULT_BACKOFF_CAP = 8.0
+
+
+@dataclass(frozen=True)
+class GraphRetry:
+    """How a GraphClient retries what Meta calls transient. ``DEFAULT_RETRY`` is read when a
+    client is made, so a test of the whole command can swap in a fast one."""
+
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    backoff_base: float = DEFAULT_BACKOFF_BASE
+    backoff_cap: float = DEFAULT_BACKOFF_CAP
+
+
+DEFAULT_RETRY = GraphRetry()
 MAX_RETRY_AFTER = 60.0  # a longer wait than this is reported instead of slept through
 # A whole answer must arrive within this, however slowly it trickles (the read timeout only
 # bounds the gap between two bytes); and all attempts together within DEFAULT_DEADLINE.
@@ -204,9 +217,9 @@ class GraphClient:
     base_url: str | None = None  # default: settings.graph_url() (QUICKSTART_GRAPH_URL)
     version: str = settings.GRAPH_API_VERSION
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    backoff_base: float = DEFAULT_BACKOFF_BASE
-    backoff_cap: float = DEFAULT_BACKOFF_CAP
+    max_attempts: int | None = None  # None: DEFAULT_RETRY's
+    backoff_base: float | None = None
+    backoff_cap: float | None = None
     max_retry_after: float = MAX_RETRY_AFTER
     request_deadline: float = DEFAULT_REQUEST_DEADLINE
     deadline: float = DEFAULT_DEADLINE
@@ -218,6 +231,9 @@ class GraphClient:
         if not self.token:
             raise ValueError("an access token is required")
         self.base_url = (self.base_url or settings.graph_url()).rstrip("/")
+        for name in ("max_attempts", "backoff_base", "backoff_cap"):
+            if getattr(self, name) is None:
+                setattr(self, name, getattr(DEFAULT_RETRY, name))
         self.version = normalize_version(self.version)
 
     def __repr__(self) -> str:  # never the token, not even masked in reprs that end up in tracebacks
