@@ -365,27 +365,38 @@ def _check_click_id(
     getattr(report, severity)(f"user_data.{key}", message)
 
 
+REQUIRED_HINTS = {"currency": "a 3-letter ISO 4217 code like USD", "value": "the order's amount as a number, e.g. 42.5"}
+
+
+def _required(event_name: Any) -> tuple[str, ...]:
+    """The custom_data keys Meta requires for this event, from the catalog (Purchase: currency, value)."""
+    from quickstart import catalog
+
+    try:
+        return catalog.get(str(event_name)).required
+    except (KeyError, ValueError):
+        return ()  # a custom event: nothing is required
+
+
 def _check_custom_data(event: Mapping[str, Any], report: _Reporter) -> None:
     custom_data = event.get("custom_data")
-    is_purchase = event.get("event_name") == "Purchase"
+    required = _required(event.get("event_name"))
     if custom_data is None:
         custom_data = {}
     elif not isinstance(custom_data, Mapping):
         report.error("custom_data", "custom_data must be a JSON object")
         return
+    for key in required:
+        if custom_data.get(key) is None or custom_data.get(key) == "":
+            hint = REQUIRED_HINTS.get(key, "see Meta's standard events")
+            report.error(f"custom_data.{key}", f"{event.get('event_name')} needs {key}: {hint}")
     currency = custom_data.get("currency")
-    if currency is None or currency == "":
-        if is_purchase:
-            report.error("custom_data.currency", "Purchase needs currency: a 3-letter ISO 4217 code like USD")
-    elif not _is_currency(currency):
+    if currency is not None and currency != "" and not _is_currency(currency):
         report.error(
             "custom_data.currency", f"currency {currency!r} is not an ISO 4217 code; use one like USD or EUR"
         )
     value = custom_data.get("value")
-    if value is None or value == "":
-        if is_purchase:
-            report.error("custom_data.value", "Purchase needs value: the order's amount as a number, e.g. 42.5")
-    elif not _is_amount(value):
+    if value is not None and value != "" and not _is_amount(value):
         report.error("custom_data.value", f"value must be a number like 42.5, not {value!r}")
 
 
