@@ -12,7 +12,7 @@ from typing import Any
 
 from quickstart import layout, settings
 from quickstart.blueprint.datastream import EVENT_FORWARDING_SERVICE
-from quickstart.blueprint.descriptors import ALLOY, CORE
+from quickstart.blueprint.descriptors import CORE
 from quickstart.errors import InputError
 
 SCOPE_TITLES = {"edge": "event forwarding property", "web": "Tags property", "datastream": "datastream"}
@@ -68,23 +68,14 @@ class Folder:
         return str(service.get("environment") or "development")
 
     def datastream_id(self) -> str | None:
-        """The datastream id the folder carries, first found in: answers, datastream.yaml, tags.yaml."""
-        candidates = [(self.answers_values or {}).get("datastream_id"),
-                      (self.datastream.get("datastream") or {}).get("id")]
-        candidates += [instance.get("edgeConfigId") for instance in alloy_instances(self.web)]
-        return next((value for value in map(_real, candidates) if value), None)
+        """The development datastream id: an answer (quickstart.yaml), read there only;
+        datastream.yaml and tags.yaml are renders of it."""
+        return _real((self.answers_values or {}).get("datastream_id"))
 
 
 def _real(value: Any) -> str | None:
     text = str(value).strip() if value not in (None, "") else ""
     return text if text and text != settings.PENDING_DATASTREAM_ID else None
-
-
-def alloy_instances(web: PropertySpec) -> list[dict[str, Any]]:
-    for ext in web.items("extensions"):
-        if ext.get("package") == ALLOY:
-            return list((ext.get("settings") or {}).get("instances") or [])
-    return []
 
 
 def _check_spec(spec: PropertySpec, platform: str) -> None:
