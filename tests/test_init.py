@@ -269,7 +269,7 @@ def test_values_are_escaped_in_generated_js_and_html(tmp_path):
     answers = Answers.from_values({"domain": "example.com", "pixel_id": "1"})
     answers.domain = 'evil.com"><script>alert(1)</script>'  # bypass validation on purpose
     answers.data_layer_path = 'window.a"];alert(1);//'
-    files = render_files(answers, "out", {"embed_url": 'https://x/"><script>alert(2)</script>'})
+    files = render_files(answers, "out", {"development": 'https://x/"><script>alert(2)</script>'})
     assert "<script>alert(2)" not in files["snippets/head.development.html"]
     assert "&#34;&gt;&lt;script&gt;" in files["snippets/head.development.html"] or "&#34;" in files["snippets/head.development.html"]
     assert not re.search(r'(?<!\\)"\];alert', files["snippets/data-layer.js"])  # the quote stays escaped

@@ -371,7 +371,10 @@ def record_in_folder(folder: Folder, datastream_id: str, embed_urls: dict[str, s
         return []
     values = dict(folder.answers_values)
     values["datastream_id"] = datastream_id
-    result = render.write_folder(folder.path, Answers.from_values(values), keep_conflicts=True)
+    from quickstart.state import embed_urls_of, load_state
+
+    urls = {**embed_urls_of(load_state(folder.path)), **embed_urls}
+    result = render.write_folder(folder.path, Answers.from_values(values), keep_conflicts=True, embed_urls=urls)
     written = [f.path for f in result.files if f.status in ("create", "update")]
 
     kept = {f.path for f in result.files if f.status == "kept"}

@@ -30,7 +30,6 @@ from quickstart.layout import (
 )
 from quickstart.settings import PENDING_DATASTREAM_ID, PENDING_EMBED_URL, TOKEN_ENV
 from quickstart.fsio import content_hash
-from quickstart.state import embed_urls_of
 
 GITIGNORE_LINES = (".env", ".quickstart/")
 
@@ -58,14 +57,13 @@ def data_layer_blocks(answers: Answers) -> list[dict[str, Any]]:
              "payload": catalog.sample_payload(event)} for event in answers.chosen_events]
 
 
-def render_files(answers: Answers, folder_name: str, state: dict[str, Any] | None = None) -> dict[str, str]:
+def render_files(answers: Answers, folder_name: str, embed_urls: dict[str, str] | None = None) -> dict[str, str]:
     """Every generated file but quickstart.yaml and .env, as text."""
-    state = state or {}
     names = property_names(answers.domain)
     documents = build_all(answers)
     files = {name: _yaml_text(doc, YAML_HEADERS[name]) for name, doc in documents.items()}
     queue = site_queue_context(answers)
-    embed_urls = embed_urls_of(state)
+    embed_urls = embed_urls or {}
     for stage in STAGES:
         embed_url = embed_urls.get(stage)
         if stage != "development" and not embed_url:
@@ -116,9 +114,9 @@ def _sources_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def render_key(answers: Answers, folder_name: str, state: dict[str, Any]) -> str:
+def render_key(answers: Answers, folder_name: str, embed_urls: dict[str, str]) -> str:
     """What render_files' output is a function of: when it is the one the manifest recorded and
     no file changed, `update` knows the answer without rendering."""
-    inputs = {"answers": answers.to_dict(), "folder": folder_name, "embed_urls": embed_urls_of(state),
+    inputs = {"answers": answers.to_dict(), "folder": folder_name, "embed_urls": dict(sorted(embed_urls.items())),
               "sources": _sources_fingerprint()}
     return content_hash(json.dumps(inputs, sort_keys=True, ensure_ascii=False))

@@ -35,7 +35,7 @@ from quickstart.layout import (
     MANIFEST_FILE,
     STATE_DIR,
 )
-from quickstart.state import load_state
+from quickstart.state import embed_urls_of, load_state
 
 MOVED = {HEAD_SNIPPET: LEGACY_HEAD_SNIPPET}  # new path -> where an older quickstart wrote it
 
@@ -116,12 +116,12 @@ def load_manifest(folder: Path) -> dict[str, str]:
     return files if isinstance(files, dict) else {}
 
 
-def _unchanged(folder: Path, answers: Answers, state: dict[str, Any], dry_run: bool) -> WriteResult | None:
+def _unchanged(folder: Path, answers: Answers, embed_urls: dict[str, str], dry_run: bool) -> WriteResult | None:
     """All "identical", from the manifest alone; None when a render is needed."""
     manifest = _read_manifest(folder)
     files, kept = manifest.get("files"), manifest.get("kept")
     if not isinstance(files, dict) or not isinstance(kept, dict) or manifest.get("render_key") != render_key(
-            answers, folder.resolve().name, state):
+            answers, folder.resolve().name, embed_urls):
         return None
     expected = {**files, **kept}
     for relpath, digest in expected.items():
@@ -190,23 +190,26 @@ def _save_manifest(folder: Path, hashes: dict[str, str], key: str, kept: dict[st
 
 
 def write_folder(target: str | Path, answers: Answers, *, token: str | None = None, force: bool = False,
-                 dry_run: bool = False, keep_conflicts: bool = False) -> WriteResult:
+                 dry_run: bool = False, keep_conflicts: bool = False,
+                 embed_urls: dict[str, str] | None = None) -> WriteResult:
     """Render ``answers`` into ``target``; see the module docstring for the rules.
 
-    ``keep_conflicts`` (for ``apply``, which records what it learned): files the user edited
-    are left alone with status ``kept`` instead of stopping the run.
+    ``keep_conflicts`` (for ``apply``, which records what it learned): a file the user edited
+    that cannot be merged is left alone with status ``kept``. ``embed_urls`` (apply's, per
+    stage) default to what state.json recorded.
     """
     folder = Path(target)
     if folder.exists() and not folder.is_dir():
         raise InputError(f"output {str(folder)!r} exists and is not a folder")
-    state = load_state(folder) if folder.is_dir() else {}
+    if embed_urls is None:  # what `apply` recorded, unless the caller (apply) says
+        embed_urls = embed_urls_of(load_state(folder)) if folder.is_dir() else {}
     if folder.is_dir() and not token:
-        unchanged = _unchanged(folder, answers, state, dry_run)
+        unchanged = _unchanged(folder, answers, embed_urls, dry_run)
         if unchanged is not None:
             return unchanged
     name = folder.resolve().name  # "." is the folder's own name
-    key = render_key(answers, name, state)
-    files = render_files(answers, name, state)
+    key = render_key(answers, name, embed_urls)
+    files = render_files(answers, name, embed_urls)
     if not folder.exists() or not any(folder.iterdir()):
         return _write_new(folder, answers, files, token, dry_run, key)
     if not (folder / MANIFEST_FILE).exists() and not force:
