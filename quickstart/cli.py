@@ -6,7 +6,7 @@ of the workflow, and their options and help text (with examples) are most of it.
 """
 
 from __future__ import annotations
-
+import json
 import os
 import sys
 from pathlib import Path
@@ -79,8 +79,6 @@ def _command_args(ctx: click.Context) -> list[str]:
 
 def _fail(message: str, code: int, kind: str, as_json: bool) -> None:
     if as_json:
-        import json
-
         click.echo(json.dumps({"error": {"type": kind, "message": message}, "exit_code": code}, indent=2))
     else:
         click.echo(f"error: {message}", err=True)
@@ -335,8 +333,6 @@ def _show_write(result, as_json: bool, show_diff: bool, *, notes: list[str] = ()
     from quickstart import output
 
     if as_json:
-        import json
-
         data = result.to_dict()
         data["notes"] = list(notes)
         if show_diff:
@@ -461,8 +457,6 @@ def _run_validate(folder: str, *, token: str | None = None, as_json: bool = Fals
                   static_only: bool = False, allow_live: bool = False, graph_version: str | None = None,
                   default_country: str | None = None, events: list[str] | None = None) -> None:
     """Static checks + test events; prints the report and exits 0 (accepted) or 3 (rejected/failed)."""
-    import json
-
     from quickstart import validate as validate_mod
     from quickstart.settings import GRAPH_API_VERSION
 
@@ -544,8 +538,6 @@ def apply(folder, plan, out_file, plan_file, yes, datastream_id, create_datastre
       quickstart apply example.com --only edge      # then create the datastream in the UI
       quickstart apply example.com --create-datastream --yes
     """
-    import json
-
     from quickstart import output
     from quickstart.adobe.apply import Apply
     from quickstart.adobe.plan import Plan
@@ -573,20 +565,11 @@ def apply(folder, plan, out_file, plan_file, yes, datastream_id, create_datastre
                 result = job.execute(saved, saved=True)
             else:
                 the_plan = job.plan()
-                if plan:
-                    if out_file:
-                        from quickstart.fsio import atomic_write
+                if plan and out_file:
+                    from quickstart.fsio import atomic_write
 
-                        atomic_write(Path(out_file), json.dumps(the_plan.to_dict(), indent=2) + "\n")
-                    click.echo(json.dumps(the_plan.to_dict(), indent=2) if as_json
-                               else output.format_plan(the_plan, output.colour_enabled()))
-                    if the_plan.has_changes:
-                        raise click.exceptions.Exit(int(ExitCode.WOULD_CHANGE))
-                    return
-                if not as_json:
-                    click.echo(output.format_plan(the_plan, output.colour_enabled()))
-                _confirm(the_plan, folder, yes)
-                result = job.execute(the_plan)
+                    atomic_write(Path(out_file), json.dumps(the_plan.to_dict(), indent=2) + "\n")
+                result = _preview_or_carry_out(job, the_plan, folder, preview=plan, yes=yes, as_json=as_json)
     except KeyboardInterrupt:
         click.echo("\ninterrupted: what was created so far is kept; rerun `quickstart apply` to finish", err=True)
         raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
@@ -622,8 +605,6 @@ def publish(folder, target, plan, yes, skip_checks, as_json):
       quickstart validate example.com --site https://staging.example.com   # the staging page
       quickstart publish example.com --to production
     """
-    import json
-
     from quickstart import output
     from quickstart.adobe.apply import Apply
 
@@ -634,21 +615,25 @@ def publish(folder, target, plan, yes, skip_checks, as_json):
 
     try:
         with Apply(folder, skip_checks=skip_checks, progress=progress) as job:
-            the_plan = job.plan_publish(target)
-            if plan:
-                click.echo(json.dumps(the_plan.to_dict(), indent=2) if as_json
-                           else output.format_plan(the_plan, output.colour_enabled()))
-                if the_plan.has_changes:
-                    raise click.exceptions.Exit(int(ExitCode.WOULD_CHANGE))
-                return
-            if not as_json:
-                click.echo(output.format_plan(the_plan, output.colour_enabled()))
-            _confirm(the_plan, folder, yes, verb="publish")
-            result = job.execute(the_plan)
+            result = _preview_or_carry_out(job, job.plan_publish(target), folder, preview=plan, yes=yes,
+                                           as_json=as_json, verb="publish")
     except KeyboardInterrupt:
         click.echo("\ninterrupted: rerun `quickstart publish` to continue where it stopped", err=True)
         raise click.exceptions.Exit(ExitCode.INTERRUPTED) from None
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else output.format_publish_summary(result, folder))
+
+
+def _preview_or_carry_out(job, plan, folder: str, *, preview: bool, yes: bool, as_json: bool, verb: str = "apply"):
+    """apply's and publish's shared end: the plan shown; with --plan, exit 0 or WOULD_CHANGE;
+    else the question (or --yes), then exactly that plan carried out."""
+    from quickstart import output
+
+    if preview or not as_json:
+        click.echo(json.dumps(plan.to_dict(), indent=2) if as_json else output.format_plan(plan, output.colour_enabled()))
+    if preview:
+        raise click.exceptions.Exit(int(ExitCode.WOULD_CHANGE if plan.has_changes else ExitCode.OK))
+    _confirm(plan, folder, yes, verb=verb)
+    return job.execute(plan)
 
 
 def _confirm(plan, folder: str, yes: bool, verb: str = "apply") -> None:

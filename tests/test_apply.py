@@ -440,12 +440,16 @@ def test_a_failed_secret_shows_why_and_is_retried_on_the_rerun(make_folder, adob
     # three secrets (one per environment) fail; whichever is seen first is named
     assert re.search(r"secret 'example\.com Meta CAPI token \((development|staging|production)\)' failed", first.stderr)
     assert "secret-exchange-failed" in first.stderr
+    # The first failure stops the run: the other secrets may have failed too, or not be made yet.
+    failed = sorted(f"/secrets/{s['id']}" for s in fake.of_type("secrets") if s["attributes"]["status"] == "failed")
+    assert failed
     fake.next_secret_outcome = "succeeded"
+    fake.reset_calls()
     second = run_apply(folder, "--datastream-id", DATASTREAM_ID)
     assert second.exit_code == 0, second.output
-    retried = sorted(c.path for c in fake.mutating_calls() if c.path.startswith("/secrets/"))
-    assert retried == sorted(f"/secrets/{s['id']}" for s in fake.of_type("secrets"))
-    assert fake.received_secret_values == [TOKEN] * 3  # retried, not sent again
+    retried = sorted(c.path for c in fake.mutating_calls() if c.method == "PATCH" and c.path.startswith("/secrets/"))
+    assert retried == failed  # each failed one retried in place
+    assert fake.received_secret_values == [TOKEN] * 3  # one token per secret: retried, never sent twice
     assert_complete(fake, folder)
 
 
