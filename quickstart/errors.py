@@ -48,6 +48,12 @@ class ConflictError(QuickstartError):
     exit_code = ExitCode.ERROR
 
 
+class RefusedError(QuickstartError):
+    """A gate refused before any change (a publish out of Adobe's order, a stale saved plan)."""
+
+    exit_code = ExitCode.USAGE
+
+
 class ChecksFailedError(QuickstartError):
     """Static checks found problems, or Meta rejected the events."""
 

@@ -34,16 +34,10 @@ from quickstart.adobe.reactor import ReactorClient
 from quickstart.http import DEFAULT_RETRY, CallStats, RetryPolicy, new_session
 from quickstart.adobe.resources import attrs
 from quickstart.adobe.spec import Folder, load_folder
-from quickstart.errors import ChecksFailedError, InputError, QuickstartError
+from quickstart.errors import ChecksFailedError, InputError, RefusedError
 
 DEFAULT_CONCURRENCY = 8
 __all__ = ["Apply", "ApplyResult", "PollPolicy", "apply_folder", "load_folder", "embed_code"]
-
-
-class StalePlanError(QuickstartError):
-    """A saved plan no longer matches what Adobe holds (or is for another folder)."""
-
-    exit_code = InputError.exit_code
 
 
 @dataclass
@@ -153,14 +147,14 @@ class Apply:
         """Carry out ``plan``; a ``saved`` one only if Adobe still holds what it was made from."""
         folder = self.folder
         if saved and plan.target is not None:
-            raise StalePlanError("a saved publish plan cannot be carried out later; run `quickstart publish` again")
+            raise RefusedError("a saved publish plan cannot be carried out later; run `quickstart publish` again")
         if (plan.edge_name, plan.web_name) != (folder.edge.name, folder.web.name):
-            raise StalePlanError(f"the plan is for {plan.web_name!r}, not this folder's {folder.web.name!r}; "
+            raise RefusedError(f"the plan is for {plan.web_name!r}, not this folder's {folder.web.name!r}; "
                                  "nothing was changed")
         if saved:
             self.reading = self.read()
             if self.reading.fingerprint != plan.fingerprint:
-                raise StalePlanError("what Adobe holds changed since the plan was made; nothing was changed: make a new "
+                raise RefusedError("what Adobe holds changed since the plan was made; nothing was changed: make a new "
                                      f"plan (`quickstart apply {folder.path} --plan --out FILE`) and review it")
         if plan.missing:
             raise InputError("apply cannot finish without " + "; and ".join(plan.missing) + "; nothing was changed")

@@ -24,18 +24,12 @@ from quickstart.adobe.plan import Change, Plan, change_key
 from quickstart.adobe.reactor import related_id
 from quickstart.adobe.resources import attrs, name_of, origin_of
 from quickstart.adobe.spec import SCOPE_TITLES, Folder
-from quickstart.errors import ExitCode, QuickstartError
+from quickstart.errors import RefusedError
 
 TARGETS = ("staging", "production")
 # The library state before and after each step, and the environment that state may hold.
 FLOW = {"staging": {"from": "development", "action": "submit", "state": "submitted"},
         "production": {"from": "staging", "action": "approve", "state": "approved"}}
-
-
-class PublishRefused(QuickstartError):
-    """A gate of the publishing flow refuses; nothing was changed."""
-
-    exit_code = ExitCode.USAGE
 
 
 def _built(library: dict[str, Any] | None) -> bool:
@@ -53,7 +47,7 @@ def _plan_property(folder: Folder, held: Holdings, scope: str, target: str, afte
     title = SCOPE_TITLES[scope]
     name = folder.library_name
     if held.prop is None or held.environment(target) is None:
-        raise PublishRefused(f"the {title} has no {target} environment yet: run `quickstart apply {folder.path}` first "
+        raise RefusedError(f"the {title} has no {target} environment yet: run `quickstart apply {folder.path}` first "
                              "(it creates the staging and production environments); nothing was changed")
     flow = FLOW[target]
     source = held.library_on(flow["from"]) if flow["from"] != "development" else held.development_library(name)
@@ -68,7 +62,7 @@ def _plan_property(folder: Folder, held: Holdings, scope: str, target: str, afte
         library = halfway
     elif source is not None and source is not current:
         if target == "staging" and not _built(source):
-            raise PublishRefused(f"the {title}'s development library has not built successfully: run "
+            raise RefusedError(f"the {title}'s development library has not built successfully: run "
                                  f"`quickstart apply {folder.path}` first; nothing was changed")
         if target == "production":
             _production_gates(folder, held, title, source)
@@ -79,7 +73,7 @@ def _plan_property(folder: Folder, held: Holdings, scope: str, target: str, afte
                               after=list(after)))
     elif current is not None and _built(current) and attrs(current).get("state") in (flow["state"], "published"):
         if target == "production" and held.development_library(name) is not None:
-            raise PublishRefused(f"the {title}'s development library holds changes that were not built on staging: "
+            raise RefusedError(f"the {title}'s development library holds changes that were not built on staging: "
                                  f"run `quickstart publish {folder.path} --to staging` first; nothing was changed")
         return [Change(key, scope, "library", name_of(current), "unchanged", id=current["id"],
                        detail=f"on {target}, built")]
@@ -92,7 +86,7 @@ def _plan_property(folder: Folder, held: Holdings, scope: str, target: str, afte
         where = (f"`quickstart apply {folder.path}` first" if target == "staging"
                  else f"`quickstart publish {folder.path} --to staging` first (Adobe's flow: production takes only "
                       "what staging built)")
-        raise PublishRefused(f"the {title} has nothing built on {flow['from']} to publish to {target}: run {where}; "
+        raise RefusedError(f"the {title} has nothing built on {flow['from']} to publish to {target}: run {where}; "
                              "nothing was changed")
 
     environment = held.environment(target)
@@ -122,22 +116,22 @@ def _published(held: Holdings, name: str) -> dict[str, Any] | None:
 def _production_gates(folder: Folder, held: Holdings, title: str, staged: dict[str, Any]) -> None:
     """Production takes only what was built on staging, with nothing newer waiting in development."""
     if attrs(staged).get("state") != "submitted" or not _built(staged):
-        raise PublishRefused(f"the {title}'s library on staging has not built successfully there: run "
+        raise RefusedError(f"the {title}'s library on staging has not built successfully there: run "
                              f"`quickstart publish {folder.path} --to staging` again; nothing was changed")
     development = held.development_library(folder.library_name)
     if development is not None and _revisions(held.library_contents) != _revisions(held.staged_contents):
-        raise PublishRefused(f"the {title}'s development library holds changes that were not built on staging: "
+        raise RefusedError(f"the {title}'s development library holds changes that were not built on staging: "
                              f"run `quickstart publish {folder.path} --to staging` first; nothing was changed")
 
 
 def plan_publish(folder: Folder, reading: Reading, target: str, *, pending: Plan) -> Plan:
     """The publish plan for ``target``; ``pending`` is apply's plan, which must be empty."""
     if target not in TARGETS:
-        raise PublishRefused(f"--to takes staging or production, not {target!r}")
+        raise RefusedError(f"--to takes staging or production, not {target!r}")
     unapplied = [c for c in pending.changes if c.action not in ("unchanged",)]
     if unapplied:
         first = unapplied[0]
-        raise PublishRefused(f"the folder has changes that are not applied ({len(unapplied)}, e.g. "
+        raise RefusedError(f"the folder has changes that are not applied ({len(unapplied)}, e.g. "
                              f"{first.label}): run `quickstart apply {folder.path}` first, so what you "
                              "publish is what the folder says; nothing was changed")
     edge = _plan_property(folder, reading.edge, "edge", target, after=[])
