@@ -116,8 +116,9 @@ def cli(no_color: bool) -> None:
     \b
       quickstart init example.com        # answers -> ./example.com/ with every artifact
       quickstart validate example.com    # static checks + test events at Meta's CAPI
-      quickstart apply example.com       # create it all in Adobe through the Reactor API
-      quickstart validate example.com --site https://example.com   # the live page, in a browser
+      quickstart apply example.com       # create it all in Adobe (development) through the Reactor API
+      quickstart validate example.com --site https://test.example.com   # a page, in a browser
+      quickstart publish example.com --to staging      # then --to production
 
     FOLDER defaults to the current folder when it holds a quickstart.yaml. Each command has its
     own --help with examples; `quickstart completion bash|zsh|fish` prints a completion script.
