@@ -220,7 +220,9 @@ def test_transient_failure_is_retried_then_accepted(graph_api, make_folder):
 def test_unreachable_graph_exits_4(closed_port_url, make_folder, monkeypatch):
     from quickstart.meta import graph
 
-    monkeypatch.setattr(graph, "DEFAULT_RETRY", graph.GraphRetry(backoff_base=0.001, backoff_cap=0.002))
+    from quickstart.http import RetryPolicy
+
+    monkeypatch.setattr(graph, "DEFAULT_RETRY", RetryPolicy(attempts=4, base_delay=0.001, max_delay=0.002))
     result = invoke(["validate", make_folder()])
     assert result.exit_code == ExitCode.UNREACHABLE
     assert "could not reach the Graph API" in result.stderr

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from quickstart import settings
 from quickstart.backoff import backoff_delay, parse_retry_after
-from quickstart.http import json_or
+from quickstart.http import RetryPolicy, json_or
 from quickstart.redaction import redact
 from quickstart.errors import ChecksFailedError, RemoteError, UnreachableError
 
@@ -32,17 +32,10 @@ DEFAULT_BACKOFF_BASE = 0.5  # seconds; doubled each retry
 DEFAULT_BACKOFF_CAP = 8.0
 
 
-@dataclass(frozen=True)
-class GraphRetry:
-    """How a GraphClient retries what Meta calls transient. ``DEFAULT_RETRY`` is read when a
-    client is made, so a test of the whole command can swap in a fast one."""
-
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    backoff_base: float = DEFAULT_BACKOFF_BASE
-    backoff_cap: float = DEFAULT_BACKOFF_CAP
-
-
-DEFAULT_RETRY = GraphRetry()
+# How a GraphClient retries what Meta calls transient: the one policy type of every client
+# (quickstart/http.py). Read when a client is made, so a test of a whole command can swap in a
+# fast one.
+DEFAULT_RETRY = RetryPolicy(attempts=DEFAULT_MAX_ATTEMPTS, base_delay=DEFAULT_BACKOFF_BASE, max_delay=DEFAULT_BACKOFF_CAP)
 MAX_RETRY_AFTER = 60.0  # a longer wait than this is reported instead of slept through
 # A whole answer must arrive within this, however slowly it trickles (the read timeout only
 # bounds the gap between two bytes); and all attempts together within DEFAULT_DEADLINE.
@@ -231,9 +224,9 @@ class GraphClient:
         if not self.token:
             raise ValueError("an access token is required")
         self.base_url = (self.base_url or settings.graph_url()).rstrip("/")
-        for name in ("max_attempts", "backoff_base", "backoff_cap"):
+        for name, policy_name in (("max_attempts", "attempts"), ("backoff_base", "base_delay"), ("backoff_cap", "max_delay")):
             if getattr(self, name) is None:
-                setattr(self, name, getattr(DEFAULT_RETRY, name))
+                setattr(self, name, getattr(DEFAULT_RETRY, policy_name))
         self.version = normalize_version(self.version)
 
     def __repr__(self) -> str:  # never the token, not even masked in reprs that end up in tracebacks
