@@ -151,13 +151,20 @@ class _Checker:
                                               "changed; every event rule calls it, and calls made before the library "
                                               "loaded are delivered by it; run `quickstart update <folder>`")
 
-    def check_web_rule(self, event: catalog.Event) -> None:
-        rule = self.web_rules.get(event.rule_name)
+    def components_of_rule(self, file: str, rules: dict[str, Any], event: catalog.Event,
+                           breaks: tuple[str, ...]) -> list[dict[str, Any]] | None:
+        """The components of the event's rule in ``file``; None (and a finding) when it is missing."""
+        rule = rules.get(event.rule_name)
         if rule is None:
-            self.error(TAGS_FILE, event.rule_name, f"rule is missing for the chosen event {event.name}; "
-                                                    "run `quickstart update <folder>`", breaks=(PIXEL_ID, NAMES))
+            self.error(file, event.rule_name, f"rule is missing for the chosen event {event.name}; "
+                                              "run `quickstart update <folder>`", breaks=breaks)
+            return None
+        return components_of(rule)
+
+    def check_web_rule(self, event: catalog.Event) -> None:
+        components = self.components_of_rule(TAGS_FILE, self.web_rules, event, (PIXEL_ID, NAMES))
+        if components is None:
             return
-        components = components_of(rule)
 
         def by_descriptor(descriptor: str) -> list[dict[str, Any]]:
             return [c for c in components if c.get("delegate_descriptor_id") == descriptor]
@@ -221,12 +228,9 @@ class _Checker:
             self.warning(TAGS_FILE, event.rule_name, "the Web SDK action runs before the Pixel action", f"action {sends[0].get('name')}")
 
     def check_edge_rule(self, event: catalog.Event) -> None:
-        rule = self.edge_rules.get(event.rule_name)
-        if rule is None:
-            self.error(FORWARDING_FILE, event.rule_name, f"rule is missing for the chosen event {event.name}; "
-                                                          "run `quickstart update <folder>`", breaks=(CAPI_ID, NAMES))
+        components = self.components_of_rule(FORWARDING_FILE, self.edge_rules, event, (CAPI_ID, NAMES))
+        if components is None:
             return
-        components = components_of(rule)
         conditions = [c for c in components if c.get("delegate_descriptor_id") == VALUE_COMPARISON]
         routed = False
         for condition in conditions:
