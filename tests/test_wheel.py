@@ -24,6 +24,7 @@ def test_wheel_installs_and_runs_init(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for shipped in ("quickstart/templates/head.html.j2", "quickstart/templates/data-layer.js.j2",
                     "quickstart/snippets/generate-event-id.js.j2", "quickstart/snippets/runtime.js.j2",
+                    "quickstart/snippets/probes/embed.js", "quickstart/snippets/probes/early.js",
                     "quickstart/meta/browser_tables.json", "quickstart/extension_manifests/core-web.extension.json"):
         assert shipped in names
 
