@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 MANIFEST_DIR = Path(__file__).resolve().parent / "extension_manifests"
 _KINDS = {"events": "events", "conditions": "conditions", "actions": "actions", "dataElements": "dataElements"}
@@ -28,18 +28,30 @@ def manifests() -> dict[tuple[str, str], dict[str, Any]]:
     return found
 
 
-def descriptor_schema(descriptor: str, platform: str) -> dict[str, Any] | None:
-    """The JSON schema of a delegate, ``{}`` when it declares none, None when it is unknown."""
-    package, kind, name = descriptor.split("::", 2)
-    manifest = manifests().get((package, platform))
-    if manifest is None:
+def schema_in(descriptor: str, *, package_name: Any, configuration: Any,
+              delegates: Callable[[str], list[dict[str, Any]]]) -> dict[str, Any] | None:
+    """The JSON schema ``descriptor`` names in one package (a manifest, or the live package
+    Reactor serves): its configuration's, or a delegate's (``delegates(kind)`` lists those of a
+    descriptor kind, e.g. ``actions``); ``{}`` when it declares none, None when it is unknown."""
+    parts = descriptor.split("::")
+    if len(parts) != 3 or parts[0] != package_name:
         return None
-    if kind == "extensionConfiguration":
-        return (manifest.get("configuration") or {}).get("schema") or {}
-    for delegate in manifest.get(kind, []):
-        if delegate.get("name") == name:
+    if parts[1] == "extensionConfiguration":
+        configuration = configuration or {}
+        return None if configuration.get("id", descriptor) != descriptor else (configuration.get("schema") or {})
+    for delegate in delegates(parts[1]) or []:
+        if delegate.get("id") == descriptor or delegate.get("name") == parts[2]:
             return delegate.get("schema") or {}
     return None
+
+
+def descriptor_schema(descriptor: str, platform: str) -> dict[str, Any] | None:
+    """The schema of a delegate in quickstart's copy of the real manifests (extension_manifests/)."""
+    manifest = manifests().get((descriptor.split("::", 1)[0], platform))
+    if manifest is None:
+        return None
+    return schema_in(descriptor, package_name=manifest.get("name"), configuration=manifest.get("configuration"),
+                     delegates=lambda kind: manifest.get(kind, []))
 
 
 _known_valid: set[str] | None = None
@@ -108,10 +120,9 @@ def validate_settings(descriptor: str, settings: Any, platform: str) -> list[str
 def _validate(descriptor: str, settings: Any, platform: str) -> list[str]:
     import jsonschema
 
-    try:
-        schema = descriptor_schema(descriptor, platform)
-    except ValueError:
+    if descriptor.count("::") != 2:
         return [f"{descriptor!r} is not a delegate descriptor id (package::kind::name)"]
+    schema = descriptor_schema(descriptor, platform)
     if schema is None:
         from quickstart.suggest import did_you_mean
 

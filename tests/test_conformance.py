@@ -209,3 +209,11 @@ def test_every_descriptor_quickstart_names_is_in_the_real_manifests():
     for name, descriptor in ids.items():
         found = [descriptor_schema(descriptor, platform) for platform in ("web", "edge")]
         assert any(schema is not None for schema in found), (name, descriptor)
+
+
+def test_a_malformed_or_unknown_descriptor_is_named_as_such():
+    from quickstart.schemas import validate_settings
+
+    assert validate_settings("core", {}, "web") == ["'core' is not a delegate descriptor id (package::kind::name)"]
+    [unknown] = validate_settings("core::actions::nope", {}, "web")
+    assert unknown.startswith("unknown delegate 'core::actions::nope' for platform web")

@@ -47,20 +47,13 @@ def changed_attributes(diffs: list[Diff], wanted: dict[str, Any]) -> dict[str, A
 
 
 def descriptor_schema(package: dict[str, Any], descriptor: str) -> dict[str, Any] | None:
+    """The schema of ``descriptor`` in a live package resource (reference §2.5)."""
+    from quickstart.schemas import schema_in
+
     attributes = package.get("attributes") or {}
-    parts = descriptor.split("::")
-    if len(parts) != 3 or parts[0] != attributes.get("name"):
-        return None
-    if parts[1] == "extensionConfiguration":
-        configuration = attributes.get("configuration") or {}
-        if configuration.get("id", descriptor) != descriptor:
-            return None
-        return configuration.get("schema") or {}
     # Delegate kinds in descriptors are camelCase; the package resource lists them snake_case.
-    for delegate in attributes.get({"dataElements": "data_elements"}.get(parts[1], parts[1])) or []:
-        if delegate.get("id") == descriptor or delegate.get("name") == parts[2]:
-            return delegate.get("schema") or {}
-    return None
+    return schema_in(descriptor, package_name=attributes.get("name"), configuration=attributes.get("configuration"),
+                     delegates=lambda kind: attributes.get({"dataElements": "data_elements"}.get(kind, kind)) or [])
 
 
 def _placeholders(value: Any) -> Any:
