@@ -150,12 +150,12 @@ class Apply:
             raise RefusedError("a saved publish plan cannot be carried out later; run `quickstart publish` again")
         if (plan.edge_name, plan.web_name) != (folder.edge.name, folder.web.name):
             raise RefusedError(f"the plan is for {plan.web_name!r}, not this folder's {folder.web.name!r}; "
-                                 "nothing was changed")
+                               "nothing was changed")
         if saved:
             self.reading = self.read()
             if self.reading.fingerprint != plan.fingerprint:
                 raise RefusedError("what Adobe holds changed since the plan was made; nothing was changed: make a new "
-                                     f"plan (`quickstart apply {folder.path} --plan --out FILE`) and review it")
+                                   f"plan (`quickstart apply {folder.path} --plan --out FILE`) and review it")
         if plan.missing:
             raise InputError("apply cannot finish without " + "; and ".join(plan.missing) + "; nothing was changed")
         result = ApplyResult(plan=plan)

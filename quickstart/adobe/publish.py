@@ -48,7 +48,7 @@ def _plan_property(folder: Folder, held: Holdings, scope: str, target: str, afte
     name = folder.library_name
     if held.prop is None or held.environment(target) is None:
         raise RefusedError(f"the {title} has no {target} environment yet: run `quickstart apply {folder.path}` first "
-                             "(it creates the staging and production environments); nothing was changed")
+                           "(it creates the staging and production environments); nothing was changed")
     flow = FLOW[target]
     source = held.library_on(flow["from"]) if flow["from"] != "development" else held.development_library(name)
     current = held.library_on(target)
@@ -63,7 +63,7 @@ def _plan_property(folder: Folder, held: Holdings, scope: str, target: str, afte
     elif source is not None and source is not current:
         if target == "staging" and not _built(source):
             raise RefusedError(f"the {title}'s development library has not built successfully: run "
-                                 f"`quickstart apply {folder.path}` first; nothing was changed")
+                               f"`quickstart apply {folder.path}` first; nothing was changed")
         if target == "production":
             _production_gates(folder, held, title, source)
         library = source
@@ -74,12 +74,12 @@ def _plan_property(folder: Folder, held: Holdings, scope: str, target: str, afte
     elif current is not None and _built(current) and attrs(current).get("state") in (flow["state"], "published"):
         if target == "production" and held.development_library(name) is not None:
             raise RefusedError(f"the {title}'s development library holds changes that were not built on staging: "
-                                 f"run `quickstart publish {folder.path} --to staging` first; nothing was changed")
+                               f"run `quickstart publish {folder.path} --to staging` first; nothing was changed")
         return [Change(key, scope, "library", name_of(current), "unchanged", id=current["id"],
                        detail=f"on {target}, built")]
     elif current is not None and attrs(current).get("state") == flow["state"]:
         library = current  # on the environment already, its build missing or failed: build again
-    elif target == "staging" and (published := _published(held, name)) is not None:
+    elif target == "staging" and (published := _published(held)) is not None:
         return [Change(key, scope, "library", name_of(published), "unchanged", id=published["id"],
                        detail="published; nothing new in development since")]
     else:
@@ -87,7 +87,7 @@ def _plan_property(folder: Folder, held: Holdings, scope: str, target: str, afte
                  else f"`quickstart publish {folder.path} --to staging` first (Adobe's flow: production takes only "
                       "what staging built)")
         raise RefusedError(f"the {title} has nothing built on {flow['from']} to publish to {target}: run {where}; "
-                             "nothing was changed")
+                           "nothing was changed")
 
     environment = held.environment(target)
     if related_id(library, "environment") != environment["id"]:
@@ -109,19 +109,21 @@ def _plan_property(folder: Folder, held: Holdings, scope: str, target: str, afte
     return changes
 
 
-def _published(held: Holdings, name: str) -> dict[str, Any] | None:
-    return held.library_on("production") if attrs(held.library_on("production")).get("state") == "published" else None
+def _published(held: Holdings) -> dict[str, Any] | None:
+    """The library on production, when it is published."""
+    on_production = held.library_on("production")
+    return on_production if attrs(on_production).get("state") == "published" else None
 
 
 def _production_gates(folder: Folder, held: Holdings, title: str, staged: dict[str, Any]) -> None:
     """Production takes only what was built on staging, with nothing newer waiting in development."""
     if attrs(staged).get("state") != "submitted" or not _built(staged):
         raise RefusedError(f"the {title}'s library on staging has not built successfully there: run "
-                             f"`quickstart publish {folder.path} --to staging` again; nothing was changed")
+                           f"`quickstart publish {folder.path} --to staging` again; nothing was changed")
     development = held.development_library(folder.library_name)
     if development is not None and _revisions(held.library_contents) != _revisions(held.staged_contents):
         raise RefusedError(f"the {title}'s development library holds changes that were not built on staging: "
-                             f"run `quickstart publish {folder.path} --to staging` first; nothing was changed")
+                           f"run `quickstart publish {folder.path} --to staging` first; nothing was changed")
 
 
 def plan_publish(folder: Folder, reading: Reading, target: str, *, pending: Plan) -> Plan:
@@ -132,8 +134,8 @@ def plan_publish(folder: Folder, reading: Reading, target: str, *, pending: Plan
     if unapplied:
         first = unapplied[0]
         raise RefusedError(f"the folder has changes that are not applied ({len(unapplied)}, e.g. "
-                             f"{first.label}): run `quickstart apply {folder.path}` first, so what you "
-                             "publish is what the folder says; nothing was changed")
+                           f"{first.label}): run `quickstart apply {folder.path}` first, so what you "
+                           "publish is what the folder says; nothing was changed")
     edge = _plan_property(folder, reading.edge, "edge", target, after=[])
     # The Tags side goes second: its events must have somewhere to go.
     edge_last = [c.key for c in edge if c.action != "unchanged"][-1:]
