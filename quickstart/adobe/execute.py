@@ -2,7 +2,8 @@
 
 The scheduler starts a task as soon as every task it waits for has finished (no barrier between
 kinds), longest remaining chain first, at most ``concurrency`` at a time. The first failure stops
-new work; tasks already running stop before their next call. Progress is reported as events
+new work; a task already running finishes its step, and a wait (a secret, a build) stops at its
+next look. Progress is reported as events
 (``Progress``), never printed here.
 """
 
