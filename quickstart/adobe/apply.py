@@ -85,7 +85,10 @@ class Apply:
                  poll: PollPolicy = PollPolicy(), session: Any = None):
         self.started = time.monotonic()
         self.environ = os.environ if environ is None else environ
-        self.folder = load_folder(folder)
+        from quickstart.folder import load_folder as load
+
+        loaded = load(folder)  # once, for apply and for validate's checks
+        self.folder = load_folder(folder, loaded)
         if datastream_id is not None:
             from quickstart.answers import validate_datastream_id
 
@@ -93,7 +96,7 @@ class Apply:
         if only not in (None, "edge", "web"):
             raise InputError(f"--only takes edge or web, not {only!r}")
         if not skip_checks:
-            _static_checks(self.folder.path)
+            _static_checks(loaded)
         self.inputs = Inputs(datastream_id=datastream_id, create_datastream=create_datastream, only=only, prune=prune,
                              managed=_managed(_old_state(self.folder.path)))
         self.credentials = ims.credentials_from_env(self.environ)
@@ -224,10 +227,11 @@ def apply_folder(folder: str | Path, *, plan_only: bool = False, **options: Any)
 # Inputs
 
 
-def _static_checks(path: Path) -> None:
-    from quickstart.validate import check_folder
+def _static_checks(loaded: Any) -> None:
+    from quickstart.validate.checks import check_loaded
 
-    errors = check_folder(path).errors
+    path = loaded.path
+    errors = check_loaded(loaded).errors
     if errors:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ChecksFailedError(f"validate rejects this folder: {errors[0]}{more}; nothing was changed. Fix it "

@@ -221,12 +221,11 @@ def _list_calls(client: ReactorClient, held: Holdings) -> list[Callable[[], None
     def done_components() -> None:
         found = client.search({"relationships.property.data.id": {"value": held.property_id},
                                "attributes.revision_number": {"value": 0}}, ["rule_components"])
-        components: dict[str, dict[str, dict[str, Any]]] = {}
+        per_rule: dict[str, list[dict[str, Any]]] = {}
         for component in heads(found):
             for rule_id in related_ids(component, "rules"):
-                components.setdefault(rule_id, {})
-                components[rule_id] = {**by_name([*components[rule_id].values(), component])}
-        held.components = components
+                per_rule.setdefault(rule_id, []).append(component)
+        held.components = {rule_id: by_name(items) for rule_id, items in per_rule.items()}
 
     calls = [done_hosts, done_environments, done_extensions, done_data_elements, done_rules, done_libraries,
              done_components]

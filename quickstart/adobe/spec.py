@@ -103,12 +103,13 @@ def _check_spec(spec: PropertySpec, platform: str) -> None:
             raise InputError(f"{spec.file}: {what} uses extension {item.get('extension')!r}, which is not under extensions:")
 
 
-def load_folder(folder: str | Path) -> Folder:
-    """The folder as apply reads it, from the one loader (quickstart/folder.py): its first problem
-    in the answers or the property files stops here, before any call."""
+def load_folder(folder: str | Path, loaded: Any = None) -> Folder:
+    """The folder as apply reads it, from the one loader (quickstart/folder.py), or from ``loaded``
+    when the caller has it already: its first problem in the answers or the property files stops
+    here, before any call."""
     from quickstart.folder import load_folder as load
 
-    loaded = load(folder).require(layout.ANSWERS_FILE, layout.TAGS_FILE, layout.FORWARDING_FILE)
+    loaded = (loaded or load(folder)).require(layout.ANSWERS_FILE, layout.TAGS_FILE, layout.FORWARDING_FILE)
     edge = PropertySpec("edge", layout.FORWARDING_FILE, loaded.forwarding)
     web = PropertySpec("web", layout.TAGS_FILE, loaded.tags)
     _check_spec(edge, "edge")

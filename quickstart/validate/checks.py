@@ -54,7 +54,11 @@ def check_folder(folder_path: str | Path) -> StaticResult:
     the problems it met loading are findings like any other."""
     from quickstart.folder import load_folder
 
-    folder = load_folder(folder_path)
+    return check_loaded(load_folder(folder_path))
+
+
+def check_loaded(folder: Any) -> StaticResult:
+    """``check_folder`` for a folder already loaded (apply loads it once for both)."""
     findings = [Finding(problem.file, None, problem.message) for problem in folder.problems]
     dedup: dict[str, DedupStatus] = {}
     if not folder.complete:
