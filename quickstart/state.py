@@ -28,10 +28,11 @@ def embed_urls_of(state: dict[str, Any]) -> dict[str, str]:
     return {stage: str(url) for stage, url in urls.items() if stage in STAGES and url}
 
 
-def save_state(folder: str | Path, state: dict[str, Any], stamp: str = "applied_at") -> bool:
-    """Write ``state`` (atomically) unless it says what the file says already; True when written.
-    ``stamp`` records the time of the write."""
-    old = load_state(folder)
+def save_state(folder: str | Path, state: dict[str, Any], stamp: str = "applied_at",
+               old: dict[str, Any] | None = None) -> bool:
+    """Write ``state`` (atomically) unless it says what the file says already (``old``, when the
+    caller read it already); True when written. ``stamp`` records the time of the write."""
+    old = load_state(folder) if old is None else old
     if {k: v for k, v in state.items() if k != stamp} == {k: v for k, v in old.items() if k != stamp}:
         return False  # a run that learned nothing new leaves the folder as it was
     state = {**state, stamp: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

@@ -98,7 +98,7 @@ class Apply:
         if not skip_checks:
             _static_checks(loaded)
         self.inputs = Inputs(datastream_id=datastream_id, create_datastream=create_datastream, only=only, prune=prune,
-                             managed=_managed(_old_state(self.folder.path)))
+                             managed=_managed(loaded.state))
         self.credentials = ims.credentials_from_env(self.environ)
         self.secrets = _secret_values(self.folder, self.environ)
         self.inputs.secrets_available = frozenset(self.secrets)
@@ -292,7 +292,7 @@ def _write_published(folder: Folder, plan: Plan, execution: Execution) -> None:
                         "build": {"id": build.get("id"), "status": attrs(build).get("status")} if build else
                         (published.get(plan.target) or {}).get(scope, {}).get("build")}
     published[plan.target] = entry
-    save_state(folder.path, {**state, "published": published}, stamp="published_at")
+    save_state(folder.path, {**state, "published": published}, stamp="published_at", old=state)
 
 
 def _property_state(folder: Folder, scope: str, plan: Plan, execution: Execution, old: dict[str, Any]) -> dict[str, Any]:
@@ -346,7 +346,7 @@ def _write_state(folder: Folder, plan: Plan, execution: Execution, result: Apply
     if result.embed_urls:
         state["embed_urls"] = {**(state.get("embed_urls") or {}), **result.embed_urls}
         state["embed_url"] = result.embed_urls.get("development", state.get("embed_url"))
-    save_state(folder.path, state)
+    save_state(folder.path, state, old=old)
 
 
 # ---------------------------------------------------------------------------------------------
